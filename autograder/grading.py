@@ -1,0 +1,441 @@
+"""Grade submissions of one assignment: cases, references, scores and feedback.
+
+:class:`AssignmentGrader` is built once per assignment in the grader's own
+process.  It generates the cases, computes the reference outcomes by calling
+``solutions/`` on copies of the inputs, and then turns the outcomes of a
+student's functions into scores per case group, feedback messages and named
+misconceptions.  Student code never runs in this process except through
+:meth:`AssignmentGrader.grade_trusted_cells`, which exists for reference
+code, catalogue entries and tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from . import runner, wire
+from .compare import Outcome, Verdict, compare_outcomes, describe_error, raised_kind
+from .sandbox import Limits, Sandbox
+from .spec import AssignmentSpec, CatalogueEntry
+from .submission import SubmissionError, find_notebook, load_submission, released_cell_sources
+
+
+@dataclass
+class GroupResult:
+    name: str
+    points: float
+    earned: float
+    cases: int
+    failed: int
+    # Feedback for the first failing case of the group, if any.
+    message: str = ""
+
+
+@dataclass
+class FunctionResult:
+    name: str
+    score: float
+    max_score: float
+    # "passed", "partial", "failed", "missing", "timed_out", "crashed", "banned"
+    status: str
+    groups: list = field(default_factory=list)
+    misconception: Optional[dict] = None
+    advice: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def feedback(self) -> str:
+        """Return the student-facing feedback text for this function."""
+        lines = [f"{self.name}: {_points(self.score)} of {_points(self.max_score)} points"]
+        for group in self.groups:
+            if group.failed:
+                lines.append(f"  {group.name} ({_points(group.points)} pt): not passed, {group.failed} of {group.cases} cases failed")
+                lines.append(f"    {group.message}")
+            else:
+                lines.append(f"  {group.name} ({_points(group.points)} pt): passed ({group.cases} cases)")
+        if self.misconception:
+            lines.append(f"  Likely misconception: {self.misconception['misconception']}.")
+            lines.append(f"  Hint: {self.misconception['hint']}")
+        for note in self.advice:
+            lines.append(f"  Note: {note}")
+        if self.score == self.max_score:
+            lines.append("  Well done: every case passed.")
+        return "\n".join(lines)
+
+
+@dataclass
+class SubmissionResult:
+    assignment: str
+    student: str
+    notebook: str
+    functions: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    # Set when the submission could not be read at all; every score is then 0.
+    error: Optional[str] = None
+    elapsed: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return float(sum(result.score for result in self.functions))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(result.max_score for result in self.functions))
+
+    @property
+    def damaged(self) -> bool:
+        return self.error is not None or bool(self.warnings)
+
+    def function(self, name: str) -> FunctionResult:
+        for result in self.functions:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    def to_json(self) -> dict:
+        record = asdict(self)
+        record["score"] = self.score
+        record["max_score"] = self.max_score
+        return record
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _copy_inputs(case) -> tuple:
+    return copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+
+
+def _outcome_from_call(raw: dict) -> Outcome:
+    if raw["status"] == "returned":
+        return Outcome("returned", value=wire.decode(raw["payload"]), warnings=raw.get("warnings", 0))
+    if raw["status"] == "raised":
+        return Outcome("raised", error=raw["error"], warnings=raw.get("warnings", 0))
+    return Outcome(raw["status"], detail=raw.get("type", ""))
+
+
+def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
+    """Return True when a student's outcome reproduces a catalogued mistake's outcome."""
+    if mistaken.status == "raised":
+        if outcome.status != "raised" or not raised_kind(outcome.error, mistaken.error):
+            return False
+        # Two messages fail the contract alike when they miss the same required text.
+        missing = [text for text in case.message_contains if text not in outcome.error.get("message", "")]
+        missing_too = [text for text in case.message_contains if text not in mistaken.error.get("message", "")]
+        return missing == missing_too
+    return compare_outcomes(outcome, mistaken, case).passed
+
+
+def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
+    """Return "name (line N)" for each banned operator or call in the function's last definition."""
+    definition = None
+    for _, code in code_cells:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == function_name:
+                definition = node
+    if definition is None:
+        return []
+    found = []
+    names = set(banned) - {"@"}
+    for node in ast.walk(definition):
+        if "@" in banned and isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.MatMult):
+            found.append(f"the @ operator (line {node.lineno - definition.lineno + 1} of the function)")
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            found.append(f"{node.attr} (line {node.lineno - definition.lineno + 1} of the function)")
+        elif isinstance(node, ast.Name) and node.id in names:
+            found.append(f"{node.id} (line {node.lineno - definition.lineno + 1} of the function)")
+    return found
+
+
+class AssignmentGrader:
+    """Cases, reference outcomes and scoring rules of one assignment."""
+
+    def __init__(self, spec: AssignmentSpec, release_notebook: Optional[str] = None):
+        self.spec = spec
+        self.cases = list(spec.build_cases())
+        self.function_names = spec.function_names
+        self.released_sources = (
+            released_cell_sources(release_notebook, set(self.function_names))
+            if release_notebook and os.path.isfile(release_notebook)
+            else set()
+        )
+        self._check_cases()
+        reference = importlib.import_module(spec.reference_module)
+        self.reference_namespace = {name: value for name, value in vars(reference).items() if not name.startswith("__")}
+        self.expected = {number: self._reference_outcome(number, case) for number, case in enumerate(self.cases)}
+        self._mistake_namespaces: dict = {}
+        self._mistake_outcomes: dict = {}
+
+    def _check_cases(self) -> None:
+        for case in self.cases:
+            spec = self.spec.function(case.function)
+            if case.group not in dict(spec.groups):
+                raise ValueError(f"case {case.description!r} of {case.function} names unknown group {case.group!r}")
+        for spec in self.spec.functions:
+            used = {case.group for case in self.cases if case.function == spec.name}
+            empty = [name for name, _ in spec.groups if name not in used]
+            if empty:
+                raise ValueError(f"{spec.name}: case groups without cases: {', '.join(empty)}")
+
+    def _reference_outcome(self, number: int, case) -> Outcome:
+        args, kwargs = _copy_inputs(case)
+        outcome = _outcome_from_call(runner.call_case(self.reference_namespace, case.function, args, kwargs, {}))
+        if case.raises and (outcome.status != "raised" or outcome.error["type"] != case.raises):
+            raise ValueError(f"case {number} of {case.function} ({case.description}): the reference did not raise {case.raises}")
+        if not case.raises and outcome.status != "returned":
+            detail = describe_error(outcome.error) if outcome.error else outcome.status
+            raise ValueError(f"case {number} of {case.function} ({case.description}): the reference failed: {detail}")
+        return outcome
+
+    # -- calls ----------------------------------------------------------------
+
+    def calls(self) -> list:
+        """Return every case as a call ``(number, function, args, kwargs)``."""
+        return [(number, case.function, case.args, case.kwargs) for number, case in enumerate(self.cases)]
+
+    # -- catalogue ------------------------------------------------------------
+
+    def _mistake_outcome(self, entry: CatalogueEntry, number: int) -> Outcome:
+        key = (entry.name, number)
+        if key not in self._mistake_outcomes:
+            namespace = self._mistake_namespaces.get(entry.name)
+            if namespace is None:
+                namespace = {"__builtins__": __builtins__, **self.reference_namespace}
+                exec(compile(entry.source, f"<mistake {entry.name}>", "exec"), namespace)
+                self._mistake_namespaces[entry.name] = namespace
+            args, kwargs = _copy_inputs(self.cases[number])
+            self._mistake_outcomes[key] = _outcome_from_call(runner.call_case(namespace, entry.function, args, kwargs, {}))
+        return self._mistake_outcomes[key]
+
+    def _match_misconception(self, function_name: str, failures: list) -> Optional[CatalogueEntry]:
+        """Return the catalogued mistake whose outputs the student's failing outputs match most often."""
+        best, best_count = None, 0
+        for entry in self.spec.mistakes:
+            if entry.function != function_name:
+                continue
+            count = 0
+            for number, outcome in failures:
+                if outcome.status not in ("returned", "raised"):
+                    continue
+                case = self.cases[number]
+                mistaken = self._mistake_outcome(entry, number)
+                if compare_outcomes(mistaken, self.expected[number], case).passed:
+                    continue
+                if _same_result(outcome, mistaken, case):
+                    count += 1
+            if count > best_count:
+                best, best_count = entry, count
+        return best
+
+    # -- scoring ----------------------------------------------------------------
+
+    def score(self, outcomes: dict, code_cells: list, cell_reports: dict = None) -> list:
+        """Turn outcomes per call number into one :class:`FunctionResult` per function."""
+        results = []
+        for spec in self.spec.functions:
+            numbers = [number for number, case in enumerate(self.cases) if case.function == spec.name]
+            verdicts = {number: self._judge(outcomes.get(number), number) for number in numbers}
+            failures = [(number, outcomes.get(number)) for number in numbers if not verdicts[number].passed]
+
+            groups = []
+            for group_name, points in spec.groups:
+                members = [number for number in numbers if self.cases[number].group == group_name]
+                failed = [number for number in members if not verdicts[number].passed]
+                message = ""
+                if failed:
+                    first = failed[0]
+                    message = f"for {self.cases[first].description}: {self._explain(verdicts[first], outcomes.get(first))}"
+                groups.append(GroupResult(group_name, float(points), 0.0 if failed else float(points), len(members), len(failed), message))
+
+            banned = find_banned_usage(code_cells, spec.name, spec.banned) if spec.banned else []
+            status = self._status(spec.name, verdicts, groups)
+            if banned:
+                for group in groups:
+                    group.earned = 0.0
+                    if not group.failed:
+                        group.message = f"not counted: {spec.name} uses {', '.join(banned)}. {spec.banned_reason}"
+                        group.failed = group.cases
+                status = "banned"
+
+            misconception = None
+            if failures and status not in ("missing", "banned"):
+                entry = self._match_misconception(spec.name, failures)
+                if entry is not None:
+                    misconception = {"name": entry.name, "misconception": entry.misconception, "hint": entry.hint}
+
+            advice = []
+            warned = sum(outcomes[number].warnings for number in numbers if number in outcomes and verdicts[number].passed)
+            if warned:
+                advice.append(
+                    f"the function emitted {warned} warning(s), such as a numpy RuntimeWarning, on cases it got right; "
+                    "the results are correct, but np.errstate or np.where can avoid the invalid operation"
+                )
+            if banned:
+                advice.append(f"{spec.name} must not use {', '.join(banned)}. {spec.banned_reason}")
+            elapsed = sum(outcomes[number].elapsed for number in numbers if number in outcomes)
+            results.append(
+                FunctionResult(
+                    name=spec.name,
+                    score=float(sum(group.earned for group in groups)),
+                    max_score=spec.points,
+                    status=status,
+                    groups=groups,
+                    misconception=misconception,
+                    advice=advice,
+                    elapsed=elapsed,
+                )
+            )
+        return results
+
+    def _judge(self, outcome: Optional[Outcome], number: int) -> Verdict:
+        if outcome is None:
+            return Verdict(False, "crashed", "this case was not run")
+        return compare_outcomes(outcome, self.expected[number], self.cases[number])
+
+    @staticmethod
+    def _explain(verdict: Verdict, outcome: Optional[Outcome]) -> str:
+        message = verdict.message
+        if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "MemoryError":
+            message += "; the memory limit was exceeded"
+        if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "NotImplementedError":
+            message += "; replace the `raise NotImplementedError()` line with your code"
+        return message
+
+    @staticmethod
+    def _status(name: str, verdicts: dict, groups: list) -> str:
+        problems = {verdict.problem for verdict in verdicts.values()}
+        if "missing" in problems:
+            return "missing"
+        if "timed_out" in problems:
+            return "timed_out"
+        if "crashed" in problems:
+            return "crashed"
+        earned = sum(group.earned for group in groups)
+        if all(verdict.passed for verdict in verdicts.values()):
+            return "passed"
+        return "partial" if earned > 0 else "failed"
+
+    # -- entry points -------------------------------------------------------------
+
+    def grade_trusted_cells(self, code_cells: list, student: str = "", notebook: str = "") -> SubmissionResult:
+        """Grade trusted code in this process, without isolation: for tests and catalogue checks."""
+        started = time.monotonic()
+        namespace = runner.new_namespace()
+        sources = dict(code_cells)
+        runner.execute_cells(code_cells, set(), namespace, lambda *event: None)
+        outcomes = {}
+        for number, function_name, args, kwargs in self.calls():
+            call_args, call_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+            outcomes[number] = _outcome_from_call(runner.call_case(namespace, function_name, call_args, call_kwargs, sources))
+        result = SubmissionResult(self.spec.assignment_id, student, notebook)
+        result.functions = self.score(outcomes, code_cells)
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def grade_notebook(self, path: str, sandbox: Sandbox, student: str = "") -> SubmissionResult:
+        """Grade one submitted notebook file in ``sandbox``; never raises for bad submissions."""
+        started = time.monotonic()
+        result = SubmissionResult(self.spec.assignment_id, student, os.path.basename(path))
+        try:
+            submission = load_submission(path, set(self.function_names), self.released_sources)
+        except SubmissionError as error:
+            return self.zero_result(student, os.path.basename(path), str(error))
+        result.warnings.extend(submission.warnings)
+        report = sandbox.run(submission.code_cells, self.calls(), submission_path=path)
+        result.notes.extend(report.notes)
+        for cell in report.cells.values():
+            if cell.status in ("timed_out", "crashed"):
+                result.warnings.append(cell.detail)
+        result.functions = self.score(report.outcomes, submission.code_cells, report.cells)
+        self._explain_missing(result, report)
+        result.elapsed = time.monotonic() - started
+        return result
+
+    def _explain_missing(self, result: SubmissionResult, report) -> None:
+        """Add the errors of cells that failed to a missing function's feedback."""
+        failed_cells = [cell for cell in report.cells.values() if cell.status != "ok"]
+        if not failed_cells:
+            return
+        for function in result.functions:
+            if function.status != "missing":
+                continue
+            reasons = []
+            for cell in failed_cells[:3]:
+                if cell.error:
+                    reasons.append(f"cell {cell.index} raised {describe_error(cell.error)}")
+                else:
+                    reasons.append(cell.detail)
+            function.advice.append("it may not have been defined because " + "; ".join(reasons))
+
+    def zero_result(self, student: str, notebook: str, reason: str) -> SubmissionResult:
+        """Return a result with every function at 0, for a submission that cannot be read."""
+        result = SubmissionResult(self.spec.assignment_id, student, notebook, error=reason)
+        for spec in self.spec.functions:
+            groups = [GroupResult(name, float(points), 0.0, 0, 0, "") for name, points in spec.groups]
+            result.functions.append(
+                FunctionResult(spec.name, 0.0, spec.points, "missing", groups, advice=[f"not graded: {reason}"])
+            )
+        return result
+
+
+def load_assignment(assignment_id: str) -> AssignmentSpec:
+    """Import ``assignments.<assignment_id>`` and return its ``SPEC``."""
+    try:
+        module = importlib.import_module(f"assignments.{assignment_id}")
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith(f"assignments.{assignment_id}"):
+            raise KeyError(
+                f"unknown assignment {assignment_id!r}: there is no assignments/{assignment_id}/ package"
+            ) from None
+        raise
+    return module.SPEC
+
+
+_graders: dict = {}
+
+
+def grader_for(assignment_id: str, course_root: str = ".") -> AssignmentGrader:
+    """Return the cached :class:`AssignmentGrader` of an assignment."""
+    key = (assignment_id, os.path.abspath(course_root))
+    if key not in _graders:
+        spec = load_assignment(assignment_id)
+        release = os.path.join(course_root, "release", assignment_id, f"{spec.notebook}.ipynb")
+        _graders[key] = AssignmentGrader(spec, release)
+    return _graders[key]
+
+
+def grade_student_folder(grader: AssignmentGrader, folder: str, sandbox: Sandbox, student: str) -> SubmissionResult:
+    """Find the notebook in a student's folder (renamed or not) and grade it."""
+    expected = f"{grader.spec.notebook}.ipynb"
+    try:
+        path, warning = find_notebook(folder, expected)
+    except SubmissionError as error:
+        return grader.zero_result(student, expected, str(error))
+    result = grader.grade_notebook(path, sandbox, student)
+    if warning:
+        result.warnings.insert(0, warning)
+    return result
+
+
+__all__ = [
+    "AssignmentGrader",
+    "FunctionResult",
+    "GroupResult",
+    "Limits",
+    "Sandbox",
+    "SubmissionResult",
+    "grade_student_folder",
+    "grader_for",
+    "load_assignment",
+]

@@ -1,0 +1,44 @@
+"""Stored grading records: one JSON file per student and assignment.
+
+Records live in ``.grading/<assignment>/<student>.json`` under the course
+root, beside nbgrader's gradebook.  They keep what the gradebook has no
+column for: the case groups, the feedback text, the named misconception and
+the reason a damaged submission got 0.  They are written atomically, so a
+grader killed mid-write leaves the previous record or none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+RECORDS_DIRECTORY = ".grading"
+
+
+def record_path(course_root: str, assignment_id: str, student_id: str) -> str:
+    return os.path.join(course_root, RECORDS_DIRECTORY, assignment_id, f"{student_id}.json")
+
+
+def store_result(course_root: str, result) -> str:
+    """Write ``result`` (a SubmissionResult) atomically; return the path."""
+    path = record_path(course_root, result.assignment, result.student or "unknown")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(result.to_json(), stream, indent=1, default=str)
+    os.replace(temporary, path)
+    return path
+
+
+def load_records(course_root: str, assignment_id: str) -> list:
+    """Return every stored record of an assignment, sorted by student id."""
+    folder = os.path.join(course_root, RECORDS_DIRECTORY, assignment_id)
+    if not os.path.isdir(folder):
+        return []
+    records = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json") and not name.startswith("."):
+            with open(os.path.join(folder, name), encoding="utf-8") as stream:
+                records.append(json.load(stream))
+    return records

@@ -1,0 +1,396 @@
+"""Run a submission's code in an isolated process and collect plain outcomes.
+
+:class:`Sandbox` owns one zygote (see :mod:`autograder.zygote`) and grades
+one submission at a time through it.  The grader enforces every time limit
+from outside: when a cell or a call runs past its limit, or the student
+process dies, the child is killed, the cell or function is recorded as timed
+out or crashed, and a fresh child continues without it.  A submission never
+costs more than ``Limits.submission_seconds`` of wall time in total.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import child as child_protocol
+from . import wire
+from .compare import Outcome
+
+log = logging.getLogger("autograder.sandbox")
+
+# User ids given to student processes when the grader runs as root: one per
+# sandbox slot, so concurrent students cannot signal or trace each other.
+SANDBOX_UID_BASE = int(os.environ.get("AUTOGRADER_SANDBOX_UID_BASE", "2000000000"))
+MAX_FRAME_BYTES = 80 * 1024 * 1024
+
+_slot_lock = threading.Lock()
+_next_slot = 0
+_warned_unprivileged = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's student process."""
+
+    # Wall time allowed for one notebook cell and for one function call.
+    cell_seconds: float = 10.0
+    call_seconds: float = 5.0
+    # Wall time for the whole submission, restarts included.
+    submission_seconds: float = 60.0
+    # Address space allowed beyond what the preloaded libraries already use.
+    memory_bytes: int = 1 << 30
+    max_processes: int = 1
+    file_size_bytes: int = 16 << 20
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> "Limits":
+        """Read overrides such as AUTOGRADER_CALL_SECONDS=2 from the environment."""
+        values = {}
+        for name, kind in (("cell_seconds", float), ("call_seconds", float), ("submission_seconds", float),
+                           ("memory_bytes", int), ("max_processes", int), ("file_size_bytes", int)):
+            text = environ.get(f"AUTOGRADER_{name.upper()}")
+            if text is None:
+                continue
+            try:
+                values[name] = kind(text)
+            except ValueError:
+                raise ValueError(f"AUTOGRADER_{name.upper()}={text!r} is not a valid {kind.__name__}") from None
+        return cls(**values)
+
+
+@dataclass
+class CellReport:
+    """What happened when one cell ran: an error dict, a timeout or a crash."""
+
+    index: int
+    status: str  # "ok", "raised", "timed_out", "crashed"
+    error: dict = None
+    detail: str = ""
+
+
+@dataclass
+class RunReport:
+    """Everything the student process reported for one submission."""
+
+    outcomes: dict = field(default_factory=dict)  # call number -> Outcome
+    cells: dict = field(default_factory=dict)  # cell index -> CellReport
+    notes: list = field(default_factory=list)
+    restarts: int = 0
+    elapsed: float = 0.0
+    budget_exhausted: bool = False
+
+
+class _ChildGone(Exception):
+    """The student process closed its socket or sent an invalid frame."""
+
+
+def _allocate_slot() -> int:
+    global _next_slot
+    with _slot_lock:
+        slot = _next_slot
+        _next_slot += 1
+    return slot
+
+
+def _zygote_environment() -> dict:
+    kept = ("PATH", "HOME", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONPATH", "VIRTUAL_ENV", "MPLCONFIGDIR")
+    environment = {name: os.environ[name] for name in kept if name in os.environ}
+    environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
+    return environment
+
+
+class Sandbox:
+    """One zygote and the isolated children it forks, used by one thread at a time."""
+
+    def __init__(self, limits: Limits = Limits()):
+        self.limits = limits
+        self.slot = _allocate_slot()
+        self.uid = SANDBOX_UID_BASE + self.slot
+        self.base_directory = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        os.chmod(self.base_directory, 0o711)
+        self._zygote = None
+        self._control = None
+        self._warn_if_unprivileged()
+
+    def _warn_if_unprivileged(self) -> None:
+        global _warned_unprivileged
+        if os.geteuid() != 0 and not _warned_unprivileged:
+            _warned_unprivileged = True
+            log.warning(
+                "the grader is not running as root, so student code cannot be moved to an unprivileged user "
+                "or a private root directory: it runs as uid %d and can read any file that user can read",
+                os.getuid(),
+            )
+
+    # -- zygote lifecycle ---------------------------------------------------
+
+    def _start_zygote(self) -> None:
+        grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._zygote = subprocess.Popen(
+            [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno())],
+            pass_fds=(zygote_end.fileno(),),
+            env=_zygote_environment(),
+            cwd=self.base_directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        zygote_end.close()
+        self._control = grader_end
+
+    def _fork_child(self) -> tuple:
+        if self._zygote is None or self._zygote.poll() is not None:
+            self._start_zygote()
+        grader_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self._control, [b"f"], [child_end.fileno()])
+            pid_bytes = child_protocol._receive_exactly(self._control, 8)
+        except (OSError, EOFError):
+            # The zygote died (for example killed by the instructor); start a new one once.
+            self._start_zygote()
+            socket.send_fds(self._control, [b"f"], [child_end.fileno()])
+            pid_bytes = child_protocol._receive_exactly(self._control, 8)
+        child_end.close()
+        (pid,) = struct.unpack("<q", pid_bytes)
+        return pid, grader_end
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._zygote is not None:
+            try:
+                self._zygote.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._zygote.kill()
+                self._zygote.wait()
+            self._zygote = None
+        shutil.rmtree(self.base_directory, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- one submission -----------------------------------------------------
+
+    def _prepare_workdir(self, submission_path: str) -> str:
+        workdir = tempfile.mkdtemp(prefix="run-", dir=self.base_directory)
+        if submission_path and os.path.isfile(submission_path):
+            shutil.copy(submission_path, os.path.join(workdir, os.path.basename(submission_path)))
+        if os.geteuid() == 0:
+            for path in [workdir] + [os.path.join(workdir, name) for name in os.listdir(workdir)]:
+                os.chown(path, self.uid, self.uid)
+        return workdir
+
+    def run(self, code_cells: list, calls: list, submission_path: str = "") -> RunReport:
+        """Run ``code_cells`` then every call ``(number, function, args, kwargs)``.
+
+        Returns one :class:`Outcome` per call number.  Calls of a function
+        that timed out or crashed are not retried: the rest of that
+        function's calls get the same outcome.
+        """
+        report = RunReport()
+        started = time.monotonic()
+        deadline = started + self.limits.submission_seconds
+        skip: set = set()
+        pending = list(calls)
+        function_failures: dict = {}
+        workdir = self._prepare_workdir(submission_path)
+        try:
+            while True:
+                pending = [call for call in pending if call[0] not in report.outcomes]
+                for call in pending:
+                    if call[1] in function_failures:
+                        report.outcomes[call[0]] = function_failures[call[1]]
+                pending = [call for call in pending if call[0] not in report.outcomes]
+                if time.monotonic() >= deadline:
+                    report.budget_exhausted = True
+                    for number, function_name, _, _ in pending:
+                        report.outcomes[number] = Outcome(
+                            "timed_out",
+                            detail=f"not run: the submission used its whole time budget of {self.limits.submission_seconds:g} s",
+                        )
+                    break
+                finished = self._run_once(code_cells, skip, pending, workdir, deadline, report, function_failures)
+                if finished:
+                    break
+                report.restarts += 1
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            report.elapsed = time.monotonic() - started
+        return report
+
+    def _run_once(self, code_cells, skip, pending, workdir, deadline, report, function_failures) -> bool:
+        """Run one child until it ends; return True when nothing is left to retry."""
+        pid, sock = self._fork_child()
+        job = {
+            "cells": code_cells,
+            "skip": sorted(skip),
+            "calls": pending,
+            "limits": {
+                "workdir": workdir,
+                "uid": self.uid,
+                "memory_bytes": self.limits.memory_bytes,
+                "cpu_seconds": int(self.limits.submission_seconds) + 2,
+                "max_processes": self.limits.max_processes,
+                "file_size_bytes": self.limits.file_size_bytes,
+            },
+        }
+        calls_by_number = {call[0]: call for call in pending}
+        current_cell = None
+        current_call = None
+        phase_deadline = deadline
+        try:
+            job_bytes = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+            sock.sendall(struct.pack("<Q", len(job_bytes)) + job_bytes)
+            while True:
+                kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline))
+                if kind == child_protocol.KIND_SETUP:
+                    for note in header.get("notes", [])[:10]:
+                        if str(note) not in report.notes:
+                            report.notes.append(str(note)[:300])
+                elif kind == child_protocol.KIND_CELL_START:
+                    current_cell = int(header["cell"])
+                    phase_deadline = time.monotonic() + self.limits.cell_seconds
+                elif kind == child_protocol.KIND_CELL_DONE:
+                    index = int(header["cell"])
+                    error = header.get("error")
+                    report.cells[index] = CellReport(index, "raised" if error else "ok", error=_clean_error(error))
+                    current_cell = None
+                    phase_deadline = deadline
+                elif kind == child_protocol.KIND_LOADED:
+                    phase_deadline = deadline
+                elif kind == child_protocol.KIND_CALL_START:
+                    current_call = int(header["call"])
+                    phase_deadline = time.monotonic() + self.limits.call_seconds
+                elif kind == child_protocol.KIND_CALL_RESULT:
+                    number = int(header["call"])
+                    if number in calls_by_number and number not in report.outcomes:
+                        report.outcomes[number] = _outcome_from_frame(header, payload)
+                    current_call = None
+                    phase_deadline = deadline
+                elif kind == child_protocol.KIND_END:
+                    return True
+        except socket.timeout:
+            reason = "timed_out"
+        except _ChildGone as gone:
+            reason = "crashed"
+            report.notes.append(f"student process ended early: {gone}"[:300]) if len(report.notes) < 20 else None
+        finally:
+            _kill(pid)
+            sock.close()
+
+        now = time.monotonic()
+        if current_call is not None and current_call in calls_by_number:
+            function_name = calls_by_number[current_call][1]
+            if reason == "timed_out" and now >= deadline:
+                detail = f"timed out: the submission used its whole time budget of {self.limits.submission_seconds:g} s"
+            elif reason == "timed_out":
+                detail = f"timed out after {self.limits.call_seconds:g} s"
+            else:
+                detail = "the student process ended during this call (for example os._exit, a crash, or the memory limit)"
+            outcome = Outcome(reason, detail=detail, elapsed=self.limits.call_seconds if reason == "timed_out" else 0.0)
+            report.outcomes[current_call] = outcome
+            function_failures[function_name] = outcome
+            return False
+        if current_cell is not None:
+            detail = (
+                f"cell {current_cell} timed out after {self.limits.cell_seconds:g} s and was skipped"
+                if reason == "timed_out"
+                else f"cell {current_cell} ended the student process and was skipped"
+            )
+            report.cells[current_cell] = CellReport(current_cell, reason, detail=detail)
+            skip.add(current_cell)
+            return False
+        # The child died between steps (for example an atexit trick); retrying
+        # would repeat it, so every call left gets the reason.
+        for number, function_name, _, _ in [c for c in calls_by_number.values() if c[0] not in report.outcomes]:
+            report.outcomes[number] = Outcome(reason, detail="the student process ended before this call")
+        return True
+
+    def _receive_frame(self, sock: socket.socket, deadline: float) -> tuple:
+        def receive(size: int) -> bytes:
+            chunks = []
+            while size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout("deadline")
+                sock.settimeout(remaining)
+                try:
+                    chunk = sock.recv(min(size, 1 << 20))
+                except ConnectionError as error:
+                    raise _ChildGone(str(error)) from None
+                if not chunk:
+                    raise _ChildGone("connection closed")
+                chunks.append(chunk)
+                size -= len(chunk)
+            return b"".join(chunks)
+
+        (size,) = struct.unpack("<I", receive(4))
+        if size < 5 or size > MAX_FRAME_BYTES:
+            raise _ChildGone(f"invalid frame of {size} bytes")
+        body = receive(size)
+        kind = body[:1]
+        (header_size,) = struct.unpack_from("<I", body, 1)
+        try:
+            header = json.loads(body[5 : 5 + header_size].decode())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise _ChildGone("invalid frame header") from None
+        if not isinstance(header, dict):
+            raise _ChildGone("invalid frame header")
+        return kind, header, body[5 + header_size :]
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _clean_error(error) -> dict:
+    """Keep only the expected plain fields of an error description from the child."""
+    if not isinstance(error, dict):
+        return None
+    mro = error.get("mro") if isinstance(error.get("mro"), list) else []
+    line = error.get("line")
+    cell = error.get("cell")
+    return {
+        "type": str(error.get("type", "Exception"))[:100],
+        "module": str(error.get("module", ""))[:100],
+        "mro": [str(name)[:200] for name in mro[:30]],
+        "message": str(error.get("message", ""))[: wire.MAX_TEXT_CHARS],
+        "cell": cell if isinstance(cell, int) else None,
+        "line": line if isinstance(line, int) else None,
+        "text": str(error.get("text", ""))[:200],
+    }
+
+
+def _outcome_from_frame(header: dict, payload: bytes) -> Outcome:
+    status = header.get("status")
+    warnings_count = header.get("warnings") if isinstance(header.get("warnings"), int) else 0
+    if status == "returned":
+        try:
+            return Outcome("returned", value=wire.decode(payload), warnings=warnings_count)
+        except wire.WireError as error:
+            return Outcome("returned", value=wire.Unsupported("invalid data", str(error)[:200]))
+    if status == "raised":
+        return Outcome("raised", error=_clean_error(header.get("error")), warnings=warnings_count)
+    if status in ("missing", "not_callable"):
+        return Outcome(status, detail=str(header.get("type", ""))[:100])
+    return Outcome("crashed", detail="the student process sent an invalid result")
