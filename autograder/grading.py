@@ -79,6 +79,8 @@ class SubmissionResult:
     error: Optional[str] = None
     elapsed: float = 0.0
     notes: list = field(default_factory=list)
+    # SHA-256 of the graded folder, set by the batch writer to skip it next time.
+    digest: str = ""
 
     @property
     def score(self) -> float:

@@ -48,6 +48,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from .grading import SubmissionResult, grader_for
 from .results import store_result
 from .sandbox import Limits, Sandbox
+from .feedback_notebook import apply_verdicts, repair_cells
 from .submission import SubmissionError, find_notebook, read_cells
 
 log = logging.getLogger("autograder.nbgrader")
@@ -214,91 +215,6 @@ class GradeInSandbox(NbGraderPreprocessor):
             return grader.grade_notebook(path, _shared_sandbox(), student_id)
 
 
-def repair_cells(nb, release, function_names: tuple, logger=log) -> None:
-    """Give the submission exactly one answer cell and one test cell per graded function.
-
-    The canonical nbgrader metadata comes from the released notebook.  Cells
-    with unknown or duplicated grade ids lose their nbgrader metadata, an
-    answer cell changed to markdown becomes code again, and an answer cell
-    whose metadata was stripped is found by the function it defines.
-    Missing cells are added back by nbgrader's ``OverwriteCells``.
-    """
-    canonical = {}
-    for cell in release.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            canonical[grade_id] = (cell.cell_type, copy.deepcopy(cell.metadata["nbgrader"]), cell.source)
-
-    seen = set()
-    for index, cell in enumerate(nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id is None:
-            cell.get("metadata", {}).pop("nbgrader", None)
-            continue
-        if grade_id not in canonical or grade_id in seen:
-            if grade_id in seen:
-                logger.warning("Cell %d repeats grade id %r; only the first keeps its nbgrader metadata", index, grade_id)
-            del cell.metadata["nbgrader"]
-            continue
-        seen.add(grade_id)
-        cell_type, metadata, _ = canonical[grade_id]
-        cell.metadata["nbgrader"] = copy.deepcopy(metadata)
-        if cell.cell_type != cell_type:
-            _set_cell_type(cell, cell_type)
-
-    for name in function_names:
-        if name in canonical and name not in seen:
-            index = _find_definition(nb, name)
-            if index is not None:
-                cell = nb.cells[index]
-                cell.metadata["nbgrader"] = copy.deepcopy(canonical[name][1])
-                if cell.cell_type != "code":
-                    _set_cell_type(cell, "code")
-                seen.add(name)
-                logger.warning("Answer cell for %s had no nbgrader metadata; found it by its definition in cell %d", name, index)
-        test_id = f"test_{name}"
-        if test_id in canonical and test_id not in seen:
-            index = _find_test_cell(nb, name, canonical[test_id][2])
-            if index is not None:
-                nb.cells[index].metadata["nbgrader"] = copy.deepcopy(canonical[test_id][1])
-                seen.add(test_id)
-
-
-def _set_cell_type(cell, cell_type: str) -> None:
-    cell.cell_type = cell_type
-    if cell_type == "code":
-        cell.outputs = []
-        cell.execution_count = None
-    else:
-        cell.pop("outputs", None)
-        cell.pop("execution_count", None)
-
-
-def _find_definition(nb, name: str):
-    import ast
-
-    found = None
-    for index, cell in enumerate(nb.cells):
-        if cell.get("metadata", {}).get("nbgrader"):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except (SyntaxError, ValueError):
-            continue
-        if any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body):
-            found = index
-    return found
-
-
-def _find_test_cell(nb, name: str, released_source: str):
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or cell.get("metadata", {}).get("nbgrader"):
-            continue
-        if cell.source.strip() == released_source.strip():
-            return index
-    return None
-
-
 # -- autograding pass ---------------------------------------------------------------------
 
 
@@ -319,20 +235,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
             _results[key] = result
             store_result(_course_root(), result)
 
-        by_test_id = {f"test_{function.name}": function for function in result.functions}
-        for cell in nb.cells:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if cell.cell_type != "code" or grade_id not in by_test_id:
-                continue
-            function = by_test_id[grade_id]
-            text = function.feedback()
-            if result.error:
-                text = f"This notebook could not be graded: {result.error}\n" + text
-            cell.outputs = [
-                nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
-                nbformat.v4.new_output("execute_result", data={"text/plain": f"{function.score:g}"}, execution_count=1),
-            ]
-            cell.execution_count = 1
+        apply_verdicts(nb, result)
         return nb, resources
 
 

@@ -42,3 +42,13 @@ def load_records(course_root: str, assignment_id: str) -> list:
             with open(os.path.join(folder, name), encoding="utf-8") as stream:
                 records.append(json.load(stream))
     return records
+
+
+def load_record(course_root: str, assignment_id: str, student_id: str):
+    """Return the stored record of one student, or None when there is none or it is unreadable."""
+    path = record_path(course_root, assignment_id, student_id)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (OSError, ValueError):
+        return None

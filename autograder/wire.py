@@ -81,7 +81,7 @@ def _encode_item(value, buffers: list, depth: int) -> dict:
             return _describe_unsupported(value)
         if array.nbytes > MAX_ARRAY_BYTES:
             return {"t": "unsupported", "type": "numpy.ndarray", "summary": f"array of {array.nbytes} bytes, over the limit"}
-        contiguous = np.ascontiguousarray(array)
+        contiguous = array if array.flags.c_contiguous else array.copy(order="C")
         buffers.append(contiguous.tobytes())
         return {
             "t": "scalar" if is_scalar else "array",

@@ -1,0 +1,205 @@
+"""The autograded notebook: the submission repaired, with verdicts as outputs.
+
+Both grading paths produce it: nbgrader's own pipeline (through the
+preprocessors in :mod:`autograder.nbgrader_plugin`) and the fast batch
+command, which writes it directly so that ``nbgrader generate_feedback``
+works on either.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import logging
+import os
+import shutil
+
+import nbformat
+
+from .submission import SubmissionError, find_notebook, read_cells
+
+log = logging.getLogger("autograder.nbgrader")
+
+
+def repair_cells(nb, release, function_names: tuple, logger=log) -> None:
+    """Give the submission exactly one answer cell and one test cell per graded function.
+
+    The canonical nbgrader metadata comes from the released notebook.  Cells
+    with unknown or duplicated grade ids lose their nbgrader metadata, an
+    answer cell changed to markdown becomes code again, and an answer cell
+    whose metadata was stripped is found by the function it defines.
+    Missing cells are added back by nbgrader's ``OverwriteCells``.
+    """
+    canonical = {}
+    for cell in release.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            canonical[grade_id] = (cell.cell_type, copy.deepcopy(cell.metadata["nbgrader"]), cell.source)
+
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            cell.get("metadata", {}).pop("nbgrader", None)
+            continue
+        if grade_id not in canonical or grade_id in seen:
+            if grade_id in seen:
+                logger.warning("Cell %d repeats grade id %r; only the first keeps its nbgrader metadata", index, grade_id)
+            del cell.metadata["nbgrader"]
+            continue
+        seen.add(grade_id)
+        cell_type, metadata, _ = canonical[grade_id]
+        cell.metadata["nbgrader"] = copy.deepcopy(metadata)
+        if cell.cell_type != cell_type:
+            _set_cell_type(cell, cell_type)
+
+    for name in function_names:
+        if name in canonical and name not in seen:
+            index = _find_definition(nb, name)
+            if index is not None:
+                cell = nb.cells[index]
+                cell.metadata["nbgrader"] = copy.deepcopy(canonical[name][1])
+                if cell.cell_type != "code":
+                    _set_cell_type(cell, "code")
+                seen.add(name)
+                logger.warning("Answer cell for %s had no nbgrader metadata; found it by its definition in cell %d", name, index)
+        test_id = f"test_{name}"
+        if test_id in canonical and test_id not in seen:
+            index = _find_test_cell(nb, name, canonical[test_id][2])
+            if index is not None:
+                nb.cells[index].metadata["nbgrader"] = copy.deepcopy(canonical[test_id][1])
+                seen.add(test_id)
+
+
+def _set_cell_type(cell, cell_type: str) -> None:
+    cell.cell_type = cell_type
+    if cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+
+
+def _find_definition(nb, name: str):
+    found = None
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("nbgrader"):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except (SyntaxError, ValueError):
+            continue
+        if any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body):
+            found = index
+    return found
+
+
+def _find_test_cell(nb, name: str, released_source: str):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.get("metadata", {}).get("nbgrader"):
+            continue
+        if cell.source.strip() == released_source.strip():
+            return index
+    return None
+
+
+def apply_verdicts(nb, result) -> None:
+    """Give each test cell the feedback as stdout and the score as a partial-credit result.
+
+    nbgrader's ``SaveAutoGrades`` reads a test cell's score from its first
+    ``execute_result``, so the number written here is the score it stores.
+    """
+    by_test_id = {f"test_{function.name}": function for function in result.functions}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or grade_id not in by_test_id:
+            continue
+        function = by_test_id[grade_id]
+        text = function.feedback()
+        if result.error:
+            text = f"This notebook could not be graded: {result.error}\n" + text
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+            nbformat.v4.new_output("execute_result", data={"text/plain": f"{function.score:g}"}, execution_count=1),
+        ]
+        cell.execution_count = 1
+
+
+def _restore_instructor_cells(nb, source) -> None:
+    """Put back the instructor's version of every test cell, adding missing ones.
+
+    This mirrors nbgrader's ``OverwriteCells`` for the cells that matter to
+    feedback: test cells get the source text, and a deleted test cell comes
+    back right after its answer cell.
+    """
+    source_cells = {
+        cell.metadata["nbgrader"]["grade_id"]: cell
+        for cell in source.cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    }
+    present = set()
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in source_cells:
+            present.add(grade_id)
+            original = source_cells[grade_id]
+            if original.metadata["nbgrader"].get("locked") or original.metadata["nbgrader"].get("grade"):
+                cell.source = original.source
+                if cell.cell_type != original.cell_type:
+                    _set_cell_type(cell, original.cell_type)
+    order = list(source_cells)
+    for position, grade_id in enumerate(order):
+        if grade_id in present:
+            continue
+        insert_at = len(nb.cells)
+        for previous in reversed(order[:position]):
+            index = next((i for i, cell in enumerate(nb.cells) if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == previous), None)
+            if index is not None:
+                insert_at = index + 1
+                break
+        added = copy.deepcopy(source_cells[grade_id])
+        if added.cell_type == "code":
+            added.outputs = []
+            added.execution_count = None
+        nb.cells.insert(insert_at, added)
+        present.add(grade_id)
+
+
+def write_autograded_notebook(course_root: str, assignment_id: str, student_id: str, folder: str, result) -> str:
+    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` for one graded submission."""
+    from .grading import load_assignment
+
+    spec = load_assignment(assignment_id)
+    name = f"{spec.notebook}.ipynb"
+    release = nbformat.read(os.path.join(course_root, "release", assignment_id, name), as_version=4)
+    source = nbformat.read(os.path.join(course_root, "source", assignment_id, name), as_version=4)
+    nb = None
+    try:
+        path, _ = find_notebook(folder, name)
+        with open(path, "rb") as handle:
+            read_cells(handle.read(), path)
+        nb = nbformat.read(path, as_version=4)
+    except (SubmissionError, OSError, ValueError, KeyError, AttributeError):
+        nb = None
+    if nb is None:
+        nb = copy.deepcopy(release)
+    repair_cells(nb, release, spec.function_names)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    _restore_instructor_cells(nb, source)
+    apply_verdicts(nb, result)
+
+    destination = os.path.join(course_root, "autograded", student_id, assignment_id)
+    os.makedirs(destination, exist_ok=True)
+    target = os.path.join(destination, name)
+    temporary = target + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        nbformat.write(nb, handle)
+    os.replace(temporary, target)
+    timestamp = os.path.join(folder, "timestamp.txt")
+    if os.path.isfile(timestamp):
+        shutil.copyfile(timestamp, os.path.join(destination, "timestamp.txt"))
+    return target
