@@ -130,7 +130,10 @@ def _reference_source(spec, name: str) -> str:
 def _nbgrader(*arguments: str, course_root: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "nbgrader", *arguments]
     print("$ nbgrader " + " ".join(arguments), flush=True)
-    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
+    # nbgrader runs `alembic` by name when it creates the gradebook.
+    environment = dict(os.environ)
+    environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
+    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
     return completed

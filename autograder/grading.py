@@ -228,7 +228,7 @@ class AssignmentGrader:
                 continue
             count = 0
             for number, outcome in failures:
-                if outcome.status not in ("returned", "raised"):
+                if outcome is None or outcome.status not in ("returned", "raised"):
                     continue
                 case = self.cases[number]
                 mistaken = self._mistake_outcome(entry, number)
@@ -242,10 +242,15 @@ class AssignmentGrader:
 
     # -- scoring ----------------------------------------------------------------
 
-    def score(self, outcomes: dict, code_cells: list, cell_reports: dict = None) -> list:
-        """Turn outcomes per call number into one :class:`FunctionResult` per function."""
+    def score(self, outcomes: dict, code_cells: list, only: Optional[str] = None) -> list:
+        """Turn outcomes per call number into one :class:`FunctionResult` per function.
+
+        With ``only``, score just that function.
+        """
         results = []
         for spec in self.spec.functions:
+            if only is not None and spec.name != only:
+                continue
             numbers = [number for number, case in enumerate(self.cases) if case.function == spec.name]
             verdicts = {number: self._judge(outcomes.get(number), number) for number in numbers}
             failures = [(number, outcomes.get(number)) for number in numbers if not verdicts[number].passed]
@@ -359,7 +364,7 @@ class AssignmentGrader:
         for cell in report.cells.values():
             if cell.status in ("timed_out", "crashed"):
                 result.warnings.append(cell.detail)
-        result.functions = self.score(report.outcomes, submission.code_cells, report.cells)
+        result.functions = self.score(report.outcomes, submission.code_cells)
         self._explain_missing(result, report)
         result.elapsed = time.monotonic() - started
         return result
