@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from sqlalchemy import text
+
 from .grading import SubmissionResult, grade_student_folder, grader_for
 from .results import load_record, store_result
 from .sandbox import Limits, Sandbox
@@ -130,6 +132,18 @@ def _timestamp(folder: str) -> Optional[str]:
     return None
 
 
+_UPDATE_GRADE = text(
+    "UPDATE grade SET auto_score = :score, needs_manual_grade = (manual_score IS NOT NULL) "
+    "WHERE notebook_id IN (SELECT id FROM submitted_notebook WHERE assignment_id = :submission) "
+    "AND cell_id IN (SELECT id FROM base_cell WHERE name = :cell)"
+)
+_UPDATE_COMMENT = text(
+    "UPDATE comment SET auto_comment = :comment "
+    "WHERE notebook_id IN (SELECT id FROM submitted_notebook WHERE assignment_id = :submission) "
+    "AND cell_id IN (SELECT id FROM base_cell WHERE name = :cell)"
+)
+
+
 class GradebookWriter:
     """Stores results in the gradebook, the autograded folder and the records."""
 
@@ -169,20 +183,15 @@ class GradebookWriter:
             submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)
         else:
             submission = gradebook.update_or_create_submission(self.assignment_id, student_id)
-        by_test_id = {f"test_{function.name}": function for function in result.functions}
-        by_answer_id = {function.name: function for function in result.functions}
         try:
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    function = by_test_id.get(grade.name)
-                    if function is None:
-                        continue
-                    grade.auto_score = function.score
-                    grade.needs_manual_grade = grade.manual_score is not None
-                for comment in notebook.comments:
-                    function = by_answer_id.get(comment.name)
-                    if function is not None:
-                        comment.auto_comment = function.feedback()
+            # Plain UPDATE statements: the ORM would lazy-load every cell.
+            for function in result.functions:
+                gradebook.db.execute(
+                    _UPDATE_GRADE, {"score": function.score, "submission": submission.id, "cell": f"test_{function.name}"}
+                )
+                gradebook.db.execute(
+                    _UPDATE_COMMENT, {"comment": function.feedback(), "submission": submission.id, "cell": function.name}
+                )
             gradebook.db.commit()
         except Exception:
             gradebook.db.rollback()

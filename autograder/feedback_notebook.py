@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import logging
 import os
 import shutil
@@ -166,21 +167,34 @@ def _restore_instructor_cells(nb, source) -> None:
         present.add(grade_id)
 
 
+_instructor_notebooks: dict = {}
+
+
+def _instructor_notebook(path: str):
+    """Read a release or source notebook once per modification time."""
+    key = (path, os.stat(path).st_mtime_ns)
+    if key not in _instructor_notebooks:
+        _instructor_notebooks[key] = nbformat.read(path, as_version=4)
+    return _instructor_notebooks[key]
+
+
 def write_autograded_notebook(course_root: str, assignment_id: str, student_id: str, folder: str, result) -> str:
     """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` for one graded submission."""
     from .grading import load_assignment
 
     spec = load_assignment(assignment_id)
     name = f"{spec.notebook}.ipynb"
-    release = nbformat.read(os.path.join(course_root, "release", assignment_id, name), as_version=4)
-    source = nbformat.read(os.path.join(course_root, "source", assignment_id, name), as_version=4)
+    release = _instructor_notebook(os.path.join(course_root, "release", assignment_id, name))
+    source = _instructor_notebook(os.path.join(course_root, "source", assignment_id, name))
     nb = None
     try:
         path, _ = find_notebook(folder, name)
         with open(path, "rb") as handle:
-            read_cells(handle.read(), path)
-        nb = nbformat.read(path, as_version=4)
-    except (SubmissionError, OSError, ValueError, KeyError, AttributeError):
+            raw = handle.read()
+        read_cells(raw, path)
+        # Converting without validation: a damaged notebook is repaired below.
+        nb = nbformat.reads(raw.decode("utf-8-sig"), as_version=4, capture_validation_error={})
+    except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
         nb = None
     if nb is None:
         nb = copy.deepcopy(release)
@@ -197,7 +211,8 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
     target = os.path.join(destination, name)
     temporary = target + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        nbformat.write(nb, handle)
+        # The notebook is valid by construction; nbformat's validator would triple the cost.
+        json.dump(nb, handle, sort_keys=True, indent=1, ensure_ascii=False)
     os.replace(temporary, target)
     timestamp = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(timestamp):

@@ -130,9 +130,14 @@ def _definitions_only(source: str) -> str:
     return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
 
 
+def _is_ipython_line(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#"))
+
+
 def transform_magics(source: str) -> str:
     """Turn IPython syntax (``%magic``, ``!shell``) into plain Python calls."""
-    if "%" not in source and "!" not in source and "?" not in source:
+    if not any(_is_ipython_line(line) for line in source.splitlines()):
         return source
     try:
         from IPython.core.inputtransformer2 import TransformerManager

@@ -1,0 +1,210 @@
+"""Benchmark: stock ``nbgrader autograde`` against ``python -m autograder grade``.
+
+Generates a class of N submissions (correct, correct in other styles,
+catalogued mistakes, hostile and damaged notebooks), grades the same class
+with stock nbgrader (a Jupyter kernel per submission, no project
+configuration) and with the project's batch command, in one run on one
+machine, and prints submissions per second, the ratio, peak memory of each
+process tree, and the floor: the time to call the reference functions on
+every hidden case in one process, with no isolation.
+
+    .venv/bin/python benchmarks/bench_grading.py --students 200
+    .venv/bin/python benchmarks/bench_grading.py --students 10000 --skip-stock
+
+The figures recorded for this repository are in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from autograder.classroom import (  # noqa: E402
+    StudentRecipe,
+    answer_cell_to_markdown,
+    build_notebook,
+    duplicate_answer_cell,
+    strip_metadata,
+)
+from autograder.grading import AssignmentGrader, load_assignment  # noqa: E402
+
+STOCK_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "benchmark"
+"""
+
+HOSTILE_CELL = """import numpy as np
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.allclose = lambda *args, **kwargs: True
+"""
+
+
+def tool_environment() -> dict:
+    environment = dict(os.environ)
+    environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
+    return environment
+
+
+def class_recipes(spec) -> list:
+    """The mix of submission kinds, cycled over the class: about 60 % correct."""
+    alternatives = list(spec.alternatives)
+    mistakes = list(spec.mistakes)
+    recipes = [StudentRecipe("", "reference")]
+    for entry in alternatives[:6]:
+        recipes.append(StudentRecipe("", f"alternative {entry.name}", {entry.function: entry.source}))
+    for entry in mistakes[:4]:
+        recipes.append(StudentRecipe("", f"mistake {entry.name}", {entry.function: entry.source}))
+    recipes.append(StudentRecipe("", "hostile", {mistakes[0].function: mistakes[0].source}, cells_before=[HOSTILE_CELL]))
+    recipes.append(StudentRecipe("", "metadata stripped", damage=strip_metadata))
+    recipes.append(StudentRecipe("", "duplicated and markdown cells", damage=lambda nb: (
+        duplicate_answer_cell(spec.function_names[0])(nb), answer_cell_to_markdown(spec.function_names[1])(nb))))
+    return recipes
+
+
+def write_class(course: Path, spec, students: int) -> None:
+    import nbformat
+
+    release = course / "release" / spec.assignment_id / f"{spec.notebook}.ipynb"
+    variants = []
+    for recipe in class_recipes(spec):
+        nb = build_notebook(str(release), spec, recipe)
+        variants.append(nbformat.writes(nb).encode())
+    for number in range(students):
+        folder = course / "submitted" / f"student{number:05d}" / spec.assignment_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{spec.notebook}.ipynb").write_bytes(variants[number % len(variants)])
+        (folder / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")
+
+
+def make_course(root: Path, spec, config_text: str, students: int) -> Path:
+    root.mkdir(parents=True)
+    shutil.copytree(REPOSITORY / "source", root / "source")
+    (root / "nbgrader_config.py").write_text(config_text)
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", spec.assignment_id, "--force"],
+        cwd=root, env=tool_environment(), check=True, capture_output=True,
+    )
+    write_class(root, spec, students)
+    return root
+
+
+def _tree_rss_kib(root_pid: int) -> int:
+    """Sum VmRSS over a process and its descendants, from /proc."""
+    children: dict = {}
+    rss: dict = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        pid, parent = int(entry), int(fields.get("PPid", "0").strip())
+        children.setdefault(parent, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed_run(command: list, cwd: Path) -> dict:
+    """Run a command, sampling the memory of its process tree; return seconds and peak MiB."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, env=tool_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss_kib(process.pid))
+            stop.wait(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-3000:]}")
+    return {"seconds": time.monotonic() - started, "peak_mib": peak / 1024}
+
+
+def measure_floor(spec, repeats: int = 30) -> float:
+    """Median seconds to call the reference on every hidden case once, in one process."""
+    grader = AssignmentGrader(spec)
+    namespace = grader.reference_namespace
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for case in grader.cases:
+            args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+            try:
+                namespace[case.function](*args, **kwargs)
+            except Exception:  # the documented ValueError cases
+                pass
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignment", default="ps02_attention", help="assignment id (default: ps02_attention)")
+    parser.add_argument("--students", type=int, default=200, help="class size (default: 200)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="workers of the fast path (default: CPUs)")
+    parser.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader (for very large classes)")
+    parser.add_argument("--output", help="also write the figures as JSON to this path")
+    arguments = parser.parse_args()
+
+    spec = load_assignment(arguments.assignment)
+    figures = {
+        "assignment": arguments.assignment,
+        "students": arguments.students,
+        "workers": arguments.workers,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
+    }
+    with tempfile.TemporaryDirectory(prefix="autograder-benchmark-") as scratch:
+        scratch = Path(scratch)
+        floor = measure_floor(spec)
+        figures["floor_seconds_per_submission"] = floor
+
+        fast_course = make_course(scratch / "fast", spec, (REPOSITORY / "nbgrader_config.py").read_text(), arguments.students)
+        fast = timed_run(
+            [sys.executable, "-m", "autograder", "grade", arguments.assignment, "--workers", str(arguments.workers), "--no-progress"],
+            fast_course,
+        )
+        figures["fast"] = {**fast, "per_second": arguments.students / fast["seconds"]}
+        # Time per submission on one worker, against the floor (also one core).
+        figures["fast_over_floor"] = (fast["seconds"] * arguments.workers / arguments.students) / floor
+
+        if not arguments.skip_stock:
+            stock_course = make_course(scratch / "stock", spec, STOCK_CONFIG, arguments.students)
+            stock = timed_run([sys.executable, "-m", "nbgrader", "autograde", arguments.assignment], stock_course)
+            figures["stock"] = {**stock, "per_second": arguments.students / stock["seconds"]}
+            figures["ratio"] = figures["fast"]["per_second"] / figures["stock"]["per_second"]
+
+    print(json.dumps(figures, indent=1))
+    if arguments.output:
+        Path(arguments.output).write_text(json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
