@@ -26,6 +26,7 @@ from . import runner
 
 CLONE_NEWNET = 0x40000000
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 
 KIND_SETUP = b"P"
 KIND_CELL_START = b"S"
@@ -83,8 +84,15 @@ def confine(limits: dict) -> list:
         os.setuid(uid)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     else:
+        libc = ctypes.CDLL(None, use_errno=True)
         os.chdir(limits["workdir"])
         notes.append(f"not running as root, so student code runs as uid {os.getuid()} without chroot")
+
+    # Changing user clears the parent-death signal, so it is set here, after the switch:
+    # a grader killed mid-batch takes its zygote and this child with it.
+    libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    if os.getppid() != limits["zygote_pid"]:
+        os._exit(0)
 
     def limit(which, value):
         try:
@@ -115,6 +123,7 @@ def run_child(fd: int) -> None:
     (size,) = struct.unpack("<Q", _receive_exactly(sock, 8))
     job = pickle.loads(_receive_exactly(sock, size))  # sent by the grader, never by student code
 
+    job["limits"]["zygote_pid"] = int(os.environ.get("AUTOGRADER_ZYGOTE_PID", os.getppid()))
     notes = confine(job["limits"])
     send(KIND_SETUP, {"notes": notes})
     runner.raise_recursion_floor()

@@ -173,7 +173,26 @@ def run_demo(course_root: str = ".") -> int:
         scores = gradebook_scores(course_root, assignment_id)
         print(format_score_table(course_root, spec, scores, descriptions))
 
-    print("5. Feedback and export", flush=True)
+    fast_assignment = ASSIGNMENTS[-1]
+    print(f"5. Regrading {fast_assignment} with the fast path (no Jupyter kernel; a sandbox pool)", flush=True)
+    before = gradebook_scores(course_root, fast_assignment)
+    print(f"$ python -m autograder grade {fast_assignment} --force", flush=True)
+    fast_started = time.monotonic()
+    # stderr is passed through, so a terminal shows the progress bar.
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", fast_assignment, "--force"],
+        cwd=course_root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    print(completed.stdout.strip())
+    failures += completed.returncode != 0
+    after = gradebook_scores(course_root, fast_assignment)
+    same = "identical to" if after == before else "DIFFERENT from"
+    print(f"   {time.monotonic() - fast_started:.1f} s; scores {same} nbgrader autograde's\n", flush=True)
+    failures += after != before
+
+    print("6. Feedback and export", flush=True)
     for assignment_id in ASSIGNMENTS:
         failures += _nbgrader("generate_feedback", assignment_id, "--force", course_root=course_root).returncode != 0
     failures += _nbgrader("export", "--to", "grades.csv", course_root=course_root).returncode != 0

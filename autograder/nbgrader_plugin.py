@@ -61,6 +61,8 @@ _results: dict = {}
 _unreadable: dict = {}
 # Staged copy -> the expected path in submitted/ that nbgrader must see.
 _staged_as: dict = {}
+# Expected path of a renamed notebook -> the warning that names the file graded.
+_renamed: dict = {}
 _sandbox = None
 _sandbox_lock = threading.Lock()
 _staging_directory = None
@@ -122,6 +124,7 @@ def stage_submission(assignment, student, notebooks) -> None:
             log.warning("%s/%s: %s", student_id, assignment_id, error)
             return
         staged = _stage_copy(folder, assignment_id, student_id, expected, found)
+        _renamed[_staged_as[staged]] = warning
         log.warning("%s/%s: %s", student_id, assignment_id, warning)
         notebooks[:] = [staged if path == found else path for path in notebooks]
         names = [os.path.basename(path) for path in notebooks]
@@ -157,6 +160,51 @@ def _stage_placeholder(submitted_folder: str, assignment_id: str, student_id: st
     _unreadable[_staged_as[target]] = reason
     log.warning("%s/%s: %s; it is graded 0", student_id, assignment_id, reason)
     return target
+
+
+INCOMPLETE_MARKER = ".autograde-incomplete"
+
+
+def _autograded_folder(submitted_folder: str) -> str:
+    assignment_id = os.path.basename(submitted_folder)
+    student_id = os.path.basename(os.path.dirname(submitted_folder))
+    return os.path.join(_course_root(), "autograded", student_id, assignment_id)
+
+
+def mark_incomplete(assignment, student, notebooks) -> None:
+    """Leave a marker in the autograded folder until this student's grading completes."""
+    stage_submission(assignment, student, notebooks)
+    if notebooks:
+        folder = _autograded_folder(os.path.dirname(os.path.abspath(_staged_as.get(os.path.abspath(notebooks[0]), notebooks[0]))))
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, INCOMPLETE_MARKER), "w") as handle:
+            handle.write("nbgrader autograde started on this submission and has not finished\n")
+
+
+def mark_complete(assignment, student, notebooks) -> None:
+    if notebooks:
+        folder = _autograded_folder(os.path.dirname(os.path.abspath(_staged_as.get(os.path.abspath(notebooks[0]), notebooks[0]))))
+        marker = os.path.join(folder, INCOMPLETE_MARKER)
+        if os.path.exists(marker):
+            os.remove(marker)
+
+
+def _redo_incomplete(original):
+    """Wrap nbgrader's skip check so a student whose grading was interrupted is graded again.
+
+    nbgrader skips a student whose autograded folder exists; after a crash
+    that folder can hold a half-graded notebook, recognisable by the marker.
+    """
+
+    def init_destination(self, assignment_id, student_id):
+        marker = os.path.join(self._format_dest(assignment_id, student_id), INCOMPLETE_MARKER)
+        if os.path.exists(marker):
+            log.warning("%s/%s: the last autograde of this submission was interrupted; grading it again", student_id, assignment_id)
+            shutil.rmtree(os.path.dirname(marker), ignore_errors=True)
+        return original(self, assignment_id, student_id)
+
+    init_destination.redoes_incomplete = True
+    return init_destination
 
 
 def _resources_for_staged_copies(original):
@@ -195,6 +243,8 @@ class GradeInSandbox(NbGraderPreprocessor):
             result = grader.zero_result(student_id, f"{notebook_id}.ipynb", reason)
         else:
             result = self._grade(grader, nb, student_id)
+            if input_path in _renamed:
+                result.warnings.insert(0, _renamed[input_path])
         _results[(assignment_id, student_id, notebook_id)] = result
         store_result(_course_root(), result)
         for warning in result.warnings:
@@ -268,7 +318,12 @@ def configure(c) -> None:
         BaseConverter.init_single_notebook_resources = _resources_for_staged_copies(
             BaseConverter.init_single_notebook_resources
         )
-    c.Autograde.pre_convert_hook = stage_submission
+    from nbgrader.converters.autograde import Autograde
+
+    if not getattr(Autograde.init_destination, "redoes_incomplete", False):
+        Autograde.init_destination = _redo_incomplete(Autograde.init_destination)
+    c.Autograde.pre_convert_hook = mark_incomplete
+    c.Autograde.post_convert_hook = mark_complete
     c.Autograde.sanitize_preprocessors = [
         GradeInSandbox,
         ClearOutput,

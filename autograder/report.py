@@ -39,7 +39,7 @@ def _record_notes(record: dict) -> str:
             notes.append(f"{function['name']}: {function['misconception']['name']}")
         elif function.get("status") in ("timed_out", "crashed", "missing", "banned"):
             notes.append(f"{function['name']}: {function['status'].replace('_', ' ')}")
-    notes.extend(record.get("warnings", [])[:2])
+    notes.extend(record.get("warnings", [])[:4])
     return "; ".join(notes)
 
 
@@ -67,5 +67,7 @@ def format_score_table(course_root: str, spec, scores: dict, descriptions: dict 
         notes = _record_notes(records.get(student, {}))
         if notes:
             lines.append(f"{'':<10}  -> {notes}")
+        if about or notes:
+            lines.append("")
     lines.append("(* marks a function below full marks)\n")
     return "\n".join(lines)

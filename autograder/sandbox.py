@@ -140,7 +140,7 @@ class Sandbox:
     def _start_zygote(self) -> None:
         grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._zygote = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno())],
+            [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno()), str(os.getpid())],
             pass_fds=(zygote_end.fileno(),),
             env=_zygote_environment(),
             cwd=self.base_directory,

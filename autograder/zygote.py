@@ -47,6 +47,18 @@ def _preload() -> None:
     from . import child  # noqa: F401  (the child's entry point must be in memory before forking)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent ends, and check it has not already."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
 def serve(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     # Children are reaped automatically; the grader detects their end by EOF.
@@ -59,9 +71,11 @@ def serve(control_fd: int) -> None:
         if not message:
             return
         child_end = fds[0]
+        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             control.close()
+            os.environ["AUTOGRADER_ZYGOTE_PID"] = str(zygote_pid)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             from .child import run_child
 
@@ -72,5 +86,6 @@ def serve(control_fd: int) -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent(int(sys.argv[2]))
     _preload()
     serve(int(sys.argv[1]))

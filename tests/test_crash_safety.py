@@ -1,0 +1,143 @@
+"""A grader killed with SIGKILL mid-batch finishes the batch when run again.
+
+Each test starts grading a class whose second student hangs in a cell,
+kills the grading process while that student is being graded, checks that no
+sandbox process outlives it, and runs the same command again.  Every student
+must then be graded exactly once, with no score left unset.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.classroom import StudentRecipe, write_submission
+from autograder.grading import load_assignment
+from autograder.sandbox import SANDBOX_UID_BASE
+
+from conftest import make_course, tool_environment
+
+ASSIGNMENT = "ps01_span"
+STUDENTS = ("a_first", "b_hangs", "c_third", "d_fourth")
+
+
+def write_class(course):
+    spec = load_assignment(ASSIGNMENT)
+    for student in STUDENTS:
+        cells_after = ["while True:\n    pass\n"] if student == "b_hangs" else []
+        write_submission(str(course), spec, StudentRecipe(student, "", cells_after=cells_after))
+    return spec
+
+
+def live_processes() -> dict:
+    """Return {pid: (parent pid, uid, args)} of every process that is not a zombie."""
+    listing = subprocess.run(["ps", "-eo", "pid=,ppid=,uid=,stat=,args="], capture_output=True, text=True).stdout
+    processes = {}
+    for line in listing.splitlines():
+        pid, parent, uid, state, *args = line.split()
+        if not state.startswith("Z"):
+            processes[int(pid)] = (int(parent), int(uid), " ".join(args))
+    return processes
+
+
+def descendants(root: int) -> set:
+    processes = live_processes()
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, (parent, _, _) in processes.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for the grader to reach the middle of the batch")
+
+
+def gradebook_rows(course):
+    with sqlite3.connect(course / "gradebook.db") as connection:
+        submissions = connection.execute(
+            "SELECT sa.student_id FROM submitted_assignment sa JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+            (ASSIGNMENT,),
+        ).fetchall()
+        unset = connection.execute(
+            "SELECT COUNT(*) FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id WHERE g.auto_score IS NULL"
+        ).fetchone()[0]
+    return sorted(student for (student,) in submissions), unset
+
+
+def kill_mid_batch(command, course, reached_middle):
+    """Start ``command``, SIGKILL it mid-batch, and return the processes it left alive."""
+    environment = tool_environment()
+    environment["AUTOGRADER_CELL_SECONDS"] = "60"
+    process = subprocess.Popen(command, cwd=course, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(reached_middle, timeout=120)
+        started_by_grader = descendants(process.pid)
+        assert any(uid >= SANDBOX_UID_BASE for pid, (_, uid, _) in live_processes().items() if pid in started_by_grader)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    time.sleep(1.0)
+    alive = live_processes()
+    return sorted(alive[pid][2] for pid in started_by_grader if pid in alive)
+
+
+def run_again(command, course):
+    environment = tool_environment()
+    environment["AUTOGRADER_CELL_SECONDS"] = "2"
+    completed = subprocess.run(command, cwd=course, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+
+
+@pytest.fixture()
+def crash_course(tmp_path):
+    course = make_course(tmp_path / "course")
+    write_class(course)
+    return course
+
+
+def test_fast_grade_finishes_after_kill(crash_course):
+    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--workers", "1", "--no-progress"]
+    records = crash_course / ".grading" / ASSIGNMENT
+
+    def reached_middle():
+        return (records / "a_first.json").exists()
+
+    left_behind = kill_mid_batch(command, crash_course, reached_middle)
+    assert not (records / "c_third.json").exists(), "the batch finished before the kill"
+    assert left_behind == []
+
+    run_again(command, crash_course)
+    students, unset = gradebook_rows(crash_course)
+    assert students == sorted(STUDENTS)
+    assert unset == 0
+    assert sorted(path.stem for path in records.glob("*.json")) == sorted(STUDENTS)
+
+
+def test_nbgrader_autograde_finishes_after_kill(crash_course):
+    command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT]
+    autograded = crash_course / "autograded"
+
+    def reached_middle():
+        return (autograded / "b_hangs" / ASSIGNMENT / ".autograde-incomplete").exists()
+
+    left_behind = kill_mid_batch(command, crash_course, reached_middle)
+    assert left_behind == []
+
+    run_again(command, crash_course)
+    students, unset = gradebook_rows(crash_course)
+    assert students == sorted(STUDENTS)
+    assert unset == 0
+    for student in STUDENTS:
+        assert not (autograded / student / ASSIGNMENT / ".autograde-incomplete").exists()
+        assert (autograded / student / ASSIGNMENT / "span.ipynb").exists()
