@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
@@ -85,40 +84,55 @@ def folder_digest(folder: str) -> str:
 # -- grading workers ---------------------------------------------------------------------
 
 
+_worker_state: dict = {}
+
+
+def _start_worker(course_root: str, assignment_id: str, limits: Limits, parent_pid: int) -> None:
+    import atexit
+
+    from .zygote import die_with_parent
+
+    # A grader killed mid-batch must not leave workers (and their sandboxes) behind.
+    die_with_parent(parent_pid)
+    _worker_state["grader"] = grader_for(assignment_id, course_root)
+    _worker_state["sandbox"] = Sandbox(limits)
+    atexit.register(_worker_state["sandbox"].close)
+
+
+def _grade_in_worker(student_id: str, folder: str) -> SubmissionResult:
+    return grade_student_folder(_worker_state["grader"], folder, _worker_state["sandbox"], student_id)
+
+
 class LocalPool:
-    """Threads that each own a sandbox; the sandboxes do the work in child processes."""
+    """Worker processes that each own a sandbox and grade one submission at a time.
+
+    Reading notebooks and comparing results is Python work, so it runs in
+    separate processes rather than threads; the main process only writes.
+    Workers are started with "spawn", so they hold no gradebook connection.
+    """
 
     def __init__(self, workers: int, limits: Limits):
         self.workers = workers
         self.limits = limits
-        self._local = threading.local()
-        self._sandboxes: list = []
-        self._lock = threading.Lock()
-
-    def _sandbox(self) -> Sandbox:
-        sandbox = getattr(self._local, "sandbox", None)
-        if sandbox is None:
-            sandbox = Sandbox(self.limits)
-            self._local.sandbox = sandbox
-            with self._lock:
-                self._sandboxes.append(sandbox)
-        return sandbox
+        self._executor = None
 
     def grade(self, course_root: str, assignment_id: str, jobs: list):
-        grader = grader_for(assignment_id, course_root)
+        import multiprocessing
 
-        def work(job):
-            student_id, folder = job
-            return grade_student_folder(grader, folder, self._sandbox(), student_id)
-
-        with concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="grader") as executor:
-            futures = {executor.submit(work, job): job for job in jobs}
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(course_root, assignment_id, self.limits, os.getpid()),
+        )
+        futures = {self._executor.submit(_grade_in_worker, student_id, folder): (student_id, folder) for student_id, folder in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future
 
     def close(self) -> None:
-        for sandbox in self._sandboxes:
-            sandbox.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
 
 # -- the writer ------------------------------------------------------------------------------

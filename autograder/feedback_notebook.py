@@ -120,9 +120,13 @@ def apply_verdicts(nb, result) -> None:
         text = function.feedback()
         if result.error:
             text = f"This notebook could not be graded: {result.error}\n" + text
+        # Plain nodes: nbformat's output constructors validate each one, which costs more than grading.
         cell.outputs = [
-            nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
-            nbformat.v4.new_output("execute_result", data={"text/plain": f"{function.score:g}"}, execution_count=1),
+            nbformat.NotebookNode(output_type="stream", name="stdout", text=text + "\n"),
+            nbformat.NotebookNode(
+                output_type="execute_result", data=nbformat.NotebookNode({"text/plain": f"{function.score:g}"}),
+                metadata=nbformat.NotebookNode(), execution_count=1,
+            ),
         ]
         cell.execution_count = 1
 
@@ -170,6 +174,22 @@ def _restore_instructor_cells(nb, source) -> None:
 _instructor_notebooks: dict = {}
 
 
+def _parse_without_validation(raw: bytes):
+    """Parse notebook JSON into nbformat 4 nodes; a damaged notebook is repaired afterwards."""
+    document = json.loads(raw.decode("utf-8-sig"))
+    if document.get("nbformat") != 4:
+        return nbformat.reads(json.dumps(document), as_version=4, capture_validation_error={})
+    nb = nbformat.from_dict(document)
+    for cell in nb.cells:
+        if isinstance(cell.get("source"), list):
+            cell.source = "".join(cell.source)
+        cell.setdefault("metadata", nbformat.NotebookNode())
+        if cell.get("cell_type") == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+    return nb
+
+
 def _instructor_notebook(path: str):
     """Read a release or source notebook once per modification time."""
     key = (path, os.stat(path).st_mtime_ns)
@@ -192,8 +212,7 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
         with open(path, "rb") as handle:
             raw = handle.read()
         read_cells(raw, path)
-        # Converting without validation: a damaged notebook is repaired below.
-        nb = nbformat.reads(raw.decode("utf-8-sig"), as_version=4, capture_validation_error={})
+        nb = _parse_without_validation(raw)
     except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
         nb = None
     if nb is None:

@@ -176,6 +176,11 @@ class AssignmentGrader:
         reference = importlib.import_module(spec.reference_module)
         self.reference_namespace = {name: value for name, value in vars(reference).items() if not name.startswith("__")}
         self.expected = {number: self._reference_outcome(number, case) for number, case in enumerate(self.cases)}
+        # A student result may be at most 16 times the reference's encoded size (1 MiB at least),
+        # so a submission that returns huge arrays cannot fill the grader's memory.
+        self.result_limits = {
+            number: max(1 << 20, 16 * len(wire.encode(outcome.value))) for number, outcome in self.expected.items()
+        }
         self._mistake_namespaces: dict = {}
         self._mistake_outcomes: dict = {}
 
@@ -359,7 +364,7 @@ class AssignmentGrader:
         except SubmissionError as error:
             return self.zero_result(student, os.path.basename(path), str(error))
         result.warnings.extend(submission.warnings)
-        report = sandbox.run(submission.code_cells, self.calls(), submission_path=path)
+        report = sandbox.run(submission.code_cells, self.calls(), submission_path=path, result_limits=self.result_limits)
         result.notes.extend(report.notes)
         for cell in report.cells.values():
             if cell.status in ("timed_out", "crashed"):

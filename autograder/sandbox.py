@@ -34,7 +34,10 @@ log = logging.getLogger("autograder.sandbox")
 # User ids given to student processes when the grader runs as root: one per
 # sandbox slot, so concurrent students cannot signal or trace each other.
 SANDBOX_UID_BASE = int(os.environ.get("AUTOGRADER_SANDBOX_UID_BASE", "2000000000"))
-MAX_FRAME_BYTES = 80 * 1024 * 1024
+# Frame size limits: headers (cell reports, notes) and, by default, results.
+# The grader passes a limit per call, scaled from the size of the reference result.
+HEADER_FRAME_BYTES = 1 << 20
+DEFAULT_RESULT_BYTES = 8 << 20
 
 _slot_lock = threading.Lock()
 _next_slot = 0
@@ -97,12 +100,21 @@ class _ChildGone(Exception):
     """The student process closed its socket or sent an invalid frame."""
 
 
+class _ResultTooLarge(Exception):
+    """The student process sent a frame larger than the step allows."""
+
+
+SLOTS_PER_PROCESS = 64
+
+
 def _allocate_slot() -> int:
+    """Return a slot number unique among the sandboxes of every live grader process."""
     global _next_slot
     with _slot_lock:
-        slot = _next_slot
+        local = _next_slot % SLOTS_PER_PROCESS
         _next_slot += 1
-    return slot
+    # Process ids are unique among live processes, so parallel grader processes never share a uid.
+    return (os.getpid() % 4_000_000) * SLOTS_PER_PROCESS + local
 
 
 def _zygote_environment() -> dict:
@@ -197,7 +209,7 @@ class Sandbox:
                 os.chown(path, self.uid, self.uid)
         return workdir
 
-    def run(self, code_cells: list, calls: list, submission_path: str = "") -> RunReport:
+    def run(self, code_cells: list, calls: list, submission_path: str = "", result_limits: dict = None) -> RunReport:
         """Run ``code_cells`` then every call ``(number, function, args, kwargs)``.
 
         Returns one :class:`Outcome` per call number.  Calls of a function
@@ -226,7 +238,7 @@ class Sandbox:
                             detail=f"not run: the submission used its whole time budget of {self.limits.submission_seconds:g} s",
                         )
                     break
-                finished = self._run_once(code_cells, skip, pending, workdir, deadline, report, function_failures)
+                finished = self._run_once(code_cells, skip, pending, workdir, deadline, report, function_failures, result_limits or {})
                 if finished:
                     break
                 report.restarts += 1
@@ -235,8 +247,14 @@ class Sandbox:
             report.elapsed = time.monotonic() - started
         return report
 
-    def _run_once(self, code_cells, skip, pending, workdir, deadline, report, function_failures) -> bool:
-        """Run one child until it ends; return True when nothing is left to retry."""
+    def _run_once(self, code_cells, skip, pending, workdir, deadline, report, function_failures, result_limits) -> bool:
+        """Run one child until it ends; return True when nothing is left to retry.
+
+        The child must send its frames in exactly the order the job implies:
+        setup, start and done for each cell, loaded, start and result for each
+        call, end.  Any other frame, such as one forged by student code, counts
+        as a crash of the step that was running.
+        """
         pid, sock = self._fork_child()
         job = {
             "cells": code_cells,
@@ -252,42 +270,58 @@ class Sandbox:
             },
         }
         calls_by_number = {call[0]: call for call in pending}
+        expected = [(child_protocol.KIND_SETUP, None)]
+        for index, _ in code_cells:
+            if index not in skip:
+                expected += [(child_protocol.KIND_CELL_START, index), (child_protocol.KIND_CELL_DONE, index)]
+        expected.append((child_protocol.KIND_LOADED, None))
+        for number, *_ in pending:
+            expected += [(child_protocol.KIND_CALL_START, number), (child_protocol.KIND_CALL_RESULT, number)]
+        expected.append((child_protocol.KIND_END, None))
+
         current_cell = None
         current_call = None
         phase_deadline = deadline
+        reason = "crashed"
         try:
             job_bytes = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
             sock.sendall(struct.pack("<Q", len(job_bytes)) + job_bytes)
-            while True:
-                kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline))
-                if kind == child_protocol.KIND_SETUP:
-                    for note in header.get("notes", [])[:10]:
-                        if str(note) not in report.notes:
-                            report.notes.append(str(note)[:300])
-                elif kind == child_protocol.KIND_CELL_START:
-                    current_cell = int(header["cell"])
-                    phase_deadline = time.monotonic() + self.limits.cell_seconds
-                elif kind == child_protocol.KIND_CELL_DONE:
-                    index = int(header["cell"])
-                    error = header.get("error")
-                    report.cells[index] = CellReport(index, "raised" if error else "ok", error=_clean_error(error))
-                    current_cell = None
-                    phase_deadline = deadline
-                elif kind == child_protocol.KIND_LOADED:
-                    phase_deadline = deadline
-                elif kind == child_protocol.KIND_CALL_START:
-                    current_call = int(header["call"])
-                    phase_deadline = time.monotonic() + self.limits.call_seconds
-                elif kind == child_protocol.KIND_CALL_RESULT:
-                    number = int(header["call"])
-                    if number in calls_by_number and number not in report.outcomes:
-                        report.outcomes[number] = _outcome_from_frame(header, payload)
-                    current_call = None
-                    phase_deadline = deadline
-                elif kind == child_protocol.KIND_END:
-                    return True
+            for kind_expected, subject in expected:
+                size_limit = result_limits.get(subject, DEFAULT_RESULT_BYTES) if kind_expected == child_protocol.KIND_CALL_RESULT else HEADER_FRAME_BYTES
+                kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline), size_limit)
+                if kind != kind_expected:
+                    raise _ChildGone(f"unexpected frame {kind!r} where {kind_expected!r} was due")
+                try:
+                    if subject is not None and int(header.get("cell", header.get("call"))) != subject:
+                        raise _ChildGone("frame for the wrong cell or call")
+                    if kind == child_protocol.KIND_SETUP:
+                        notes = header.get("notes", [])
+                        for note in notes[:10] if isinstance(notes, list) else []:
+                            if str(note)[:300] not in report.notes:
+                                report.notes.append(str(note)[:300])
+                    elif kind == child_protocol.KIND_CELL_START:
+                        current_cell = subject
+                        phase_deadline = time.monotonic() + self.limits.cell_seconds
+                    elif kind == child_protocol.KIND_CELL_DONE:
+                        error = _clean_error(header.get("error"))
+                        report.cells[subject] = CellReport(subject, "raised" if error else "ok", error=error)
+                        current_cell = None
+                        phase_deadline = deadline
+                    elif kind == child_protocol.KIND_CALL_START:
+                        current_call = subject
+                        phase_deadline = time.monotonic() + self.limits.call_seconds
+                    elif kind == child_protocol.KIND_CALL_RESULT:
+                        report.outcomes[subject] = _outcome_from_frame(header, payload)
+                        current_call = None
+                        phase_deadline = deadline
+                except (KeyError, TypeError, ValueError, AttributeError) as error:
+                    raise _ChildGone(f"invalid frame header ({type(error).__name__})") from None
+            return True
         except socket.timeout:
             reason = "timed_out"
+        except _ResultTooLarge as error:
+            reason = "too_large"
+            report.notes.append(str(error)[:300]) if len(report.notes) < 20 else None
         except _ChildGone as gone:
             reason = "crashed"
             report.notes.append(f"student process ended early: {gone}"[:300]) if len(report.notes) < 20 else None
@@ -302,12 +336,17 @@ class Sandbox:
                 detail = f"timed out: the submission used its whole time budget of {self.limits.submission_seconds:g} s"
             elif reason == "timed_out":
                 detail = f"timed out after {self.limits.call_seconds:g} s"
+            elif reason == "too_large":
+                detail = f"returned a value of more than {result_limits.get(current_call, DEFAULT_RESULT_BYTES)} bytes, far larger than the expected result"
+                reason = "crashed"
             else:
                 detail = "the student process ended during this call (for example os._exit, a crash, or the memory limit)"
             outcome = Outcome(reason, detail=detail, elapsed=self.limits.call_seconds if reason == "timed_out" else 0.0)
             report.outcomes[current_call] = outcome
             function_failures[function_name] = outcome
             return False
+        if reason == "too_large":
+            reason = "crashed"
         if current_cell is not None:
             detail = (
                 f"cell {current_cell} timed out after {self.limits.cell_seconds:g} s and was skipped"
@@ -323,7 +362,7 @@ class Sandbox:
             report.outcomes[number] = Outcome(reason, detail="the student process ended before this call")
         return True
 
-    def _receive_frame(self, sock: socket.socket, deadline: float) -> tuple:
+    def _receive_frame(self, sock: socket.socket, deadline: float, size_limit: int) -> tuple:
         def receive(size: int) -> bytes:
             chunks = []
             while size:
@@ -342,14 +381,16 @@ class Sandbox:
             return b"".join(chunks)
 
         (size,) = struct.unpack("<I", receive(4))
-        if size < 5 or size > MAX_FRAME_BYTES:
+        if size < 5:
             raise _ChildGone(f"invalid frame of {size} bytes")
+        if size > size_limit:
+            raise _ResultTooLarge(f"the student process sent {size} bytes where at most {size_limit} were expected")
         body = receive(size)
         kind = body[:1]
         (header_size,) = struct.unpack_from("<I", body, 1)
         try:
             header = json.loads(body[5 : 5 + header_size].decode())
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise _ChildGone("invalid frame header") from None
         if not isinstance(header, dict):
             raise _ChildGone("invalid frame header")

@@ -80,10 +80,13 @@ def kill_mid_batch(command, course, reached_middle):
     environment = tool_environment()
     environment["AUTOGRADER_CELL_SECONDS"] = "60"
     process = subprocess.Popen(command, cwd=course, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def sandbox_running() -> bool:
+        started = descendants(process.pid)
+        return any(uid >= SANDBOX_UID_BASE for pid, (_, uid, _) in live_processes().items() if pid in started)
+
     try:
-        wait_for(reached_middle, timeout=120)
+        wait_for(lambda: reached_middle() and sandbox_running(), timeout=120)
         started_by_grader = descendants(process.pid)
-        assert any(uid >= SANDBOX_UID_BASE for pid, (_, uid, _) in live_processes().items() if pid in started_by_grader)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
