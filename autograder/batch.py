@@ -95,12 +95,18 @@ def _start_worker(course_root: str, assignment_id: str, limits: Limits, parent_p
     # A grader killed mid-batch must not leave workers (and their sandboxes) behind.
     die_with_parent(parent_pid)
     _worker_state["grader"] = grader_for(assignment_id, course_root)
+    _worker_state["course_root"] = course_root
     _worker_state["sandbox"] = Sandbox(limits)
     atexit.register(_worker_state["sandbox"].close)
 
 
 def _grade_in_worker(student_id: str, folder: str) -> SubmissionResult:
-    return grade_student_folder(_worker_state["grader"], folder, _worker_state["sandbox"], student_id)
+    from .feedback_notebook import write_autograded_notebook
+
+    grader = _worker_state["grader"]
+    result = grade_student_folder(grader, folder, _worker_state["sandbox"], student_id)
+    write_autograded_notebook(_worker_state["course_root"], grader.spec.assignment_id, student_id, folder, result)
+    return result
 
 
 class LocalPool:
@@ -110,6 +116,9 @@ class LocalPool:
     separate processes rather than threads; the main process only writes.
     Workers are started with "spawn", so they hold no gradebook connection.
     """
+
+    # Workers write each autograded notebook themselves, in parallel.
+    writes_notebooks = True
 
     def __init__(self, workers: int, limits: Limits):
         self.workers = workers
@@ -126,8 +135,7 @@ class LocalPool:
             initargs=(course_root, assignment_id, self.limits, os.getpid()),
         )
         futures = {self._executor.submit(_grade_in_worker, student_id, folder): (student_id, folder) for student_id, folder in jobs}
-        for future in concurrent.futures.as_completed(futures):
-            yield futures[future], future
+        return ((futures[future], future) for future in concurrent.futures.as_completed(futures))
 
     def close(self) -> None:
         if self._executor is not None:
@@ -158,45 +166,81 @@ _UPDATE_COMMENT = text(
 )
 
 
-class GradebookWriter:
-    """Stores results in the gradebook, the autograded folder and the records."""
+def check_gradebook(course_root: str, assignment_id: str) -> None:
+    """Raise BatchError unless the gradebook knows the assignment (a cheap, early check)."""
+    import sqlite3
 
-    def __init__(self, course_root: str, assignment_id: str):
-        from nbgrader.api import Gradebook, MissingEntry
+    path = os.path.join(course_root, "gradebook.db")
+    hint = f"run `nbgrader generate_assignment {assignment_id}` first"
+    if not os.path.isfile(path):
+        raise BatchError(f"no gradebook at {path}; {hint}")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        found = connection.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment_id,)).fetchone()
+    if found is None:
+        raise BatchError(f"assignment {assignment_id!r} is not in the gradebook; {hint}")
+
+
+class GradebookWriter:
+    """Stores results in the gradebook, the autograded folder and the records.
+
+    Gradebook rows are committed in batches; a student's record, which lets
+    a later run skip the student, is written only after the commit that
+    holds its scores, so a crash never leaves a skipped student ungraded.
+    """
+
+    def __init__(self, course_root: str, assignment_id: str, commit_every: int = 25, commit_seconds: float = 2.0):
+        from nbgrader.api import Gradebook
 
         from .report import gradebook_url
 
         self.course_root = course_root
         self.assignment_id = assignment_id
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
         self.gradebook = Gradebook(gradebook_url(course_root))
-        try:
-            assignment = self.gradebook.find_assignment(assignment_id)
-        except MissingEntry:
-            self.gradebook.close()
-            raise BatchError(
-                f"assignment {assignment_id!r} is not in the gradebook; run `nbgrader generate_assignment {assignment_id}` first"
-            ) from None
-        self.notebook_ids = [notebook.name for notebook in assignment.notebooks]
+        self._uncommitted: list = []
+        self._last_commit = time.monotonic()
 
     def close(self) -> None:
-        self.gradebook.close()
+        try:
+            self.flush()
+        finally:
+            self.gradebook.close()
 
-    def write(self, student_id: str, folder: str, result: SubmissionResult, digest: str) -> None:
-        from .feedback_notebook import write_autograded_notebook
+    def write(self, student_id: str, folder: str, result: SubmissionResult, digest: str, write_notebook: bool = True) -> None:
+        if write_notebook:
+            from .feedback_notebook import write_autograded_notebook
 
-        write_autograded_notebook(self.course_root, self.assignment_id, student_id, folder, result)
+            write_autograded_notebook(self.course_root, self.assignment_id, student_id, folder, result)
         self._write_gradebook(student_id, folder, result)
         result.digest = digest
-        store_result(self.course_root, result)
+        self._uncommitted.append(result)
+        if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the pending gradebook rows, then store their records."""
+        if not self._uncommitted:
+            return
+        self.gradebook.db.commit()
+        for result in self._uncommitted:
+            store_result(self.course_root, result)
+        self._uncommitted = []
+        self._last_commit = time.monotonic()
 
     def _write_gradebook(self, student_id: str, folder: str, result: SubmissionResult) -> None:
+        import warnings
+
         gradebook = self.gradebook
-        gradebook.update_or_create_student(student_id)
         timestamp = _timestamp(folder)
-        if timestamp:
-            submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)
-        else:
-            submission = gradebook.update_or_create_submission(self.assignment_id, student_id)
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6 triggers SQLAlchemy autoflush warnings when it creates a submission.
+            warnings.simplefilter("ignore")
+            gradebook.update_or_create_student(student_id)
+            if timestamp:
+                submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)
+            else:
+                submission = gradebook.update_or_create_submission(self.assignment_id, student_id)
         try:
             # Plain UPDATE statements: the ORM would lazy-load every cell.
             for function in result.functions:
@@ -206,7 +250,6 @@ class GradebookWriter:
                 gradebook.db.execute(
                     _UPDATE_COMMENT, {"comment": function.feedback(), "submission": submission.id, "cell": function.name}
                 )
-            gradebook.db.commit()
         except Exception:
             gradebook.db.rollback()
             raise
@@ -287,7 +330,7 @@ def grade_batch(
     except KeyError as error:
         raise BatchError(str(error.args[0])) from None
     folders = submission_folders(course_root, assignment_id, students)
-    writer = GradebookWriter(course_root, assignment_id)
+    check_gradebook(course_root, assignment_id)
     summary = BatchSummary()
 
     jobs = []
@@ -309,11 +352,16 @@ def grade_batch(
     else:
         pool = LocalPool(workers or os.cpu_count() or 1, limits)
     bar = Progress(len(jobs), progress)
+    writer = None
+    writes_notebooks = getattr(pool, "writes_notebooks", False)
     try:
-        for (student_id, folder), future in pool.grade(course_root, assignment_id, jobs):
+        results = pool.grade(course_root, assignment_id, jobs)
+        # The workers start while the gradebook (and nbgrader's imports) load here.
+        writer = GradebookWriter(course_root, assignment_id)
+        for (student_id, folder), future in results:
             try:
                 result = future.result()
-                writer.write(student_id, folder, result, digests[student_id])
+                writer.write(student_id, folder, result, digests[student_id], write_notebook=not writes_notebooks)
             except Exception:
                 summary.errors += 1
                 log.exception("grading %s/%s failed; the other submissions go on", student_id, assignment_id)
@@ -326,8 +374,11 @@ def grade_batch(
             bar.advance(student_id)
     finally:
         bar.close()
-        pool.close()
-        writer.close()
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            pool.close()
     summary.elapsed = time.monotonic() - started
     if json_path:
         with open(json_path, "w", encoding="utf-8") as handle:

@@ -84,8 +84,7 @@ class DaskPool:
                 grade_files_on_worker, assignment_id, student_id, files, released_future, self.limits, pure=False
             )
             futures[future] = (student_id, folder)
-        for future in as_completed(futures):
-            yield futures[future], future
+        return ((futures[future], future) for future in as_completed(futures))
 
     def close(self) -> None:
         self.client.close()

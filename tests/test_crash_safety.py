@@ -114,10 +114,10 @@ def test_fast_grade_finishes_after_kill(crash_course):
     records = crash_course / ".grading" / ASSIGNMENT
 
     def reached_middle():
-        return (records / "a_first.json").exists()
+        return (crash_course / "autograded" / "a_first" / ASSIGNMENT / "span.ipynb").exists()
 
     left_behind = kill_mid_batch(command, crash_course, reached_middle)
-    assert not (records / "c_third.json").exists(), "the batch finished before the kill"
+    assert not (crash_course / "autograded" / "c_third").exists(), "the batch finished before the kill"
     assert left_behind == []
 
     run_again(command, crash_course)
