@@ -21,7 +21,7 @@ from .wire import Unsupported
 
 @dataclass
 class Outcome:
-    """What one call of a function produced, as plain data."""
+    """The result of one function call, as plain data."""
 
     # "returned", "raised", "missing", "not_callable", "timed_out", "crashed"
     status: str
@@ -102,35 +102,35 @@ def raised_kind(error: dict, expected: dict) -> bool:
     return qualified_type(expected) in error.get("mro", ())
 
 
-def _compare_scalar(actual, desired, rtol: float, atol: float, what: str) -> Optional[Verdict]:
+def _compare_scalar(actual, desired, rtol: float, atol: float, subject: str) -> Optional[Verdict]:
     """Compare Python or numpy scalars: bools and ints exactly, floats with tolerance."""
     if isinstance(desired, (bool, np.bool_)):
         if not isinstance(actual, (bool, np.bool_)):
-            return Verdict(False, "type", f"{what} should be a bool (True or False), but got {_describe_type(actual)}")
+            return Verdict(False, "type", f"{subject} should be a bool (True or False), but got {_describe_type(actual)}")
         if bool(actual) != bool(desired):
-            return Verdict(False, "values", f"{what} is {bool(actual)}, expected {bool(desired)}")
+            return Verdict(False, "values", f"{subject} is {bool(actual)}, expected {bool(desired)}")
         return None
     if isinstance(desired, (int, np.integer)):
         if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (int, np.integer)):
-            return Verdict(False, "type", f"{what} should be an int, but got {_describe_type(actual)}")
+            return Verdict(False, "type", f"{subject} should be an int, but got {_describe_type(actual)}")
         if int(actual) != int(desired):
-            return Verdict(False, "values", f"{what} is {int(actual)}, expected {int(desired)}")
+            return Verdict(False, "values", f"{subject} is {int(actual)}, expected {int(desired)}")
         return None
     if isinstance(desired, (float, np.floating)):
         if isinstance(actual, (bool, np.bool_)) or not isinstance(actual, (float, int, np.floating, np.integer)):
-            return Verdict(False, "type", f"{what} should be a float, but got {_describe_type(actual)}")
-        return _compare_arrays(np.asarray(float(actual)), np.asarray(float(desired)), rtol, atol, what)
+            return Verdict(False, "type", f"{subject} should be a float, but got {_describe_type(actual)}")
+        return _compare_arrays(np.asarray(float(actual)), np.asarray(float(desired)), rtol, atol, subject)
     if isinstance(desired, str):
         if actual != desired:
-            return Verdict(False, "values", f"{what} is {actual!r}, expected {desired!r}")
+            return Verdict(False, "values", f"{subject} is {actual!r}, expected {desired!r}")
         return None
-    return Verdict(False, "type", f"{what}: the reference result has an unsupported type {type(desired).__name__}")
+    return Verdict(False, "type", f"{subject}: the reference result has an unsupported type {type(desired).__name__}")
 
 
-def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: float, what: str) -> Optional[Verdict]:
+def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: float, subject: str) -> Optional[Verdict]:
     """Compare two arrays in the fixed order: shape, dtype, non-finite positions, values."""
     if actual.shape != desired.shape:
-        return Verdict(False, "shape", f"{what} has shape {actual.shape}, expected {desired.shape}")
+        return Verdict(False, "shape", f"{subject} has shape {actual.shape}, expected {desired.shape}")
 
     if actual.dtype != desired.dtype:
         advice = ""
@@ -138,7 +138,7 @@ def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: 
             advice = f" ({actual.dtype} keeps fewer digits; compute in {desired.dtype})"
         elif desired.dtype.kind == "f" and actual.dtype.kind in "biu":
             advice = " (convert the input with np.asarray(..., dtype=float) before computing)"
-        return Verdict(False, "dtype", f"{what} has dtype {actual.dtype}, expected {desired.dtype}{advice}")
+        return Verdict(False, "dtype", f"{subject} has dtype {actual.dtype}, expected {desired.dtype}{advice}")
 
     if desired.dtype.kind in "biu":
         different = actual != desired
@@ -147,7 +147,7 @@ def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: 
             return Verdict(
                 False,
                 "values",
-                f"{what} differs in {int(different.sum())} of {different.size} entries; "
+                f"{subject} differs in {int(different.sum())} of {different.size} entries; "
                 f"first at {_format_index(first)}: got {_format_number(actual[first])}, "
                 f"expected {_format_number(desired[first])}",
             )
@@ -159,9 +159,9 @@ def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: 
             wrong = actual_mask != desired_mask
             first = tuple(np.argwhere(wrong)[0])
             if actual_mask[first]:
-                text = f"{what} has {label} in {int((actual_mask & ~desired_mask).sum())} entries where a finite value is expected"
+                text = f"{subject} has {label} in {int((actual_mask & ~desired_mask).sum())} entries where a finite value is expected"
             else:
-                text = f"{what} is missing {label} in {int((desired_mask & ~actual_mask).sum())} entries"
+                text = f"{subject} is missing {label} in {int((desired_mask & ~actual_mask).sum())} entries"
             return Verdict(
                 False,
                 "nonfinite",
@@ -169,7 +169,7 @@ def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: 
                 f"expected {_format_number(desired[first])}",
             )
     if np.isinf(desired).any() and not np.array_equal(actual[np.isinf(desired)], desired[np.isinf(desired)]):
-        return Verdict(False, "nonfinite", f"{what} has infinities of the wrong sign")
+        return Verdict(False, "nonfinite", f"{subject} has infinities of the wrong sign")
 
     finite = np.isfinite(desired)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -187,39 +187,39 @@ def _compare_arrays(actual: np.ndarray, desired: np.ndarray, rtol: float, atol: 
     return Verdict(
         False,
         "values",
-        f"{what} differs in {int(outside.sum())} of {outside.size} entries (rtol {rtol:g}, atol {atol:g}); "
+        f"{subject} differs in {int(outside.sum())} of {outside.size} entries (rtol {rtol:g}, atol {atol:g}); "
         f"first at {_format_index(first)}: got {_format_number(actual[first])}, expected {_format_number(desired[first])}; "
         f"largest absolute difference {float(difference.max()):.1e}, largest relative difference {relative_text}",
         details={"mismatched": int(outside.sum()), "size": int(outside.size), "max_abs": float(difference.max())},
     )
 
 
-def compare_values(actual, desired, rtol: float, atol: float, what: str = "the result") -> Verdict:
+def compare_values(actual, desired, rtol: float, atol: float, subject: str = "the result") -> Verdict:
     """Compare a returned value with the reference value; return PASSED or the first problem."""
     if isinstance(desired, tuple):
         if not isinstance(actual, tuple):
-            return Verdict(False, "type", f"{what} should be a tuple of length {len(desired)}, but got {_describe_type(actual)}")
+            return Verdict(False, "type", f"{subject} should be a tuple of length {len(desired)}, but got {_describe_type(actual)}")
         if len(actual) != len(desired):
-            return Verdict(False, "type", f"{what} should be a tuple of length {len(desired)}, but got {_describe_type(actual)}")
+            return Verdict(False, "type", f"{subject} should be a tuple of length {len(desired)}, but got {_describe_type(actual)}")
         for position, (actual_item, desired_item) in enumerate(zip(actual, desired)):
-            verdict = compare_values(actual_item, desired_item, rtol, atol, f"item {position} of {what}")
+            verdict = compare_values(actual_item, desired_item, rtol, atol, f"item {position} of {subject}")
             if not verdict.passed:
                 return verdict
         return PASSED
 
     if actual is None and desired is not None:
-        return Verdict(False, "type", f"{what} is None; check that the function ends with a return statement")
+        return Verdict(False, "type", f"{subject} is None; check that the function ends with a return statement")
     if isinstance(actual, Unsupported):
-        return Verdict(False, "type", f"{what} is {_describe_type(actual)}, expected {_describe_type(desired)}")
+        return Verdict(False, "type", f"{subject} is {_describe_type(actual)}, expected {_describe_type(desired)}")
 
     if isinstance(desired, np.ndarray):
         if not isinstance(actual, np.ndarray):
-            return Verdict(False, "type", f"{what} is {_describe_type(actual)}, expected {_describe_type(desired)}")
-        return _compare_arrays(actual, desired, rtol, atol, what) or PASSED
+            return Verdict(False, "type", f"{subject} is {_describe_type(actual)}, expected {_describe_type(desired)}")
+        return _compare_arrays(actual, desired, rtol, atol, subject) or PASSED
 
     if isinstance(actual, np.ndarray):
-        return Verdict(False, "type", f"{what} is {_describe_type(actual)}, expected {_describe_type(desired)}")
-    return _compare_scalar(actual, desired, rtol, atol, what) or PASSED
+        return Verdict(False, "type", f"{subject} is {_describe_type(actual)}, expected {_describe_type(desired)}")
+    return _compare_scalar(actual, desired, rtol, atol, subject) or PASSED
 
 
 def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = None, atol: float = None) -> Verdict:
@@ -244,11 +244,11 @@ def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = Non
             return Verdict(False, "exception_type", f"should raise {expected_type}, but raised {describe_error(actual.error)}")
         missing = [text for text in case.message_contains if text not in actual.error.get("message", "")]
         if missing:
-            wanted = " and ".join(repr(text) for text in missing)
+            required = " and ".join(repr(text) for text in missing)
             return Verdict(
                 False,
                 "exception_message",
-                f"raised {expected_type} as expected, but its message should contain {wanted}; "
+                f"raised {expected_type} as expected, but its message should contain {required}; "
                 f"got {actual.error.get('message', '')!r}",
             )
         return PASSED

@@ -2,9 +2,9 @@
 
 :class:`Sandbox` owns one zygote (see :mod:`autograder.zygote`) and grades
 one submission at a time through it.  The grader enforces every time limit
-from outside: when a cell or a call runs past its limit, or the student
-process dies, the child is killed, the cell or function is recorded as timed
-out or crashed, and a fresh child continues without it.  A submission never
+from outside.  When a cell or a call runs past its limit, or the student
+process dies, the grader kills the child and records the cell or function as
+timed out or crashed; then a fresh child continues without it.  A submission never
 costs more than ``Limits.submission_seconds`` of wall time in total.
 """
 
@@ -76,7 +76,7 @@ class Limits:
 
 @dataclass
 class CellReport:
-    """What happened when one cell ran: an error dict, a timeout or a crash."""
+    """The outcome of running one cell: an error dict, a timeout or a crash."""
 
     index: int
     status: str  # "ok", "raised", "timed_out", "crashed"
