@@ -231,7 +231,7 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
     temporary = target + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         # The notebook is valid by construction; nbformat's validator would triple the cost.
-        json.dump(nb, handle, sort_keys=True, indent=1, ensure_ascii=False)
+        json.dump(nb, handle, sort_keys=True, ensure_ascii=False)
     os.replace(temporary, target)
     timestamp = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(timestamp):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import importlib
 import os
 import time
@@ -23,7 +24,7 @@ from . import runner, wire
 from .compare import Outcome, Verdict, compare_outcomes, describe_error, raised_kind
 from .sandbox import Limits, Sandbox
 from .spec import AssignmentSpec, CatalogueEntry
-from .submission import SubmissionError, find_notebook, load_submission, released_cell_sources
+from .submission import SubmissionError, defined_functions, find_notebook, load_submission, released_cell_sources
 
 
 @dataclass
@@ -135,19 +136,30 @@ def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
     return compare_outcomes(outcome, mistaken, case).passed
 
 
+def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
+    """Return the verdict's message, with advice for a stub or an exhausted memory limit."""
+    message = verdict.message
+    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "MemoryError":
+        message += "; the memory limit was exceeded"
+    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "NotImplementedError":
+        message += "; replace the `raise NotImplementedError()` line with your code"
+    return message
+
+
 def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
     """Return "name (line N)" for each banned operator or call in the function's last definition."""
-    definition = None
+    source = None
     for _, code in code_cells:
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == function_name:
-                definition = node
-    if definition is None:
+        if function_name in defined_functions(code):
+            source = code
+    if source is None:
         return []
+    return list(_banned_in_source(source, function_name, tuple(banned)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _banned_in_source(source: str, function_name: str, banned: tuple) -> tuple:
+    definition = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == function_name][-1]
     found = []
     names = set(banned) - {"@"}
     for node in ast.walk(definition):
@@ -157,7 +169,7 @@ def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> li
             found.append(f"{node.attr} (line {node.lineno - definition.lineno + 1} of the function)")
         elif isinstance(node, ast.Name) and node.id in names:
             found.append(f"{node.id} (line {node.lineno - definition.lineno + 1} of the function)")
-    return found
+    return tuple(found)
 
 
 class AssignmentGrader:
@@ -317,12 +329,7 @@ class AssignmentGrader:
 
     @staticmethod
     def _explain(verdict: Verdict, outcome: Optional[Outcome]) -> str:
-        message = verdict.message
-        if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "MemoryError":
-            message += "; the memory limit was exceeded"
-        if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "NotImplementedError":
-            message += "; replace the `raise NotImplementedError()` line with your code"
-        return message
+        return explain_verdict(verdict, outcome)
 
     @staticmethod
     def _status(name: str, verdicts: dict, groups: list) -> str:

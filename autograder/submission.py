@@ -12,6 +12,7 @@ cell, such as figure cells, of which only imports and definitions run.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from pathlib import Path
 from typing import Optional
 
 HIDDEN_TEST_MARKER = "check_hidden_cases("
+
+# The module beside each released notebook that gives students check() and
+# hint().  The sandbox cannot import it, and grading does not need it.
+STUDENT_CHECK_MODULE = "visible_checks"
 
 
 class SubmissionError(Exception):
@@ -109,23 +114,39 @@ def read_cells(raw: bytes, path: str = "<notebook>") -> list:
     return cells
 
 
-def _defines_any(source: str, names: set) -> bool:
+@functools.lru_cache(maxsize=4096)
+def defined_functions(source: str) -> frozenset:
+    """Return the names of the top-level functions a cell defines (none if it does not parse)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    return any(isinstance(node, ast.FunctionDef) and node.name in names for node in tree.body)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return frozenset()
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+
+
+def _defines_any(source: str, names: set) -> bool:
+    return bool(defined_functions(source) & names)
+
+
+def _imports_student_checks(node) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == STUDENT_CHECK_MODULE
+    return isinstance(node, ast.Import) and any(alias.name == STUDENT_CHECK_MODULE for alias in node.names)
 
 
 def _definitions_only(source: str) -> str:
-    """Keep the imports and definitions of a cell, dropping everything else."""
+    """Keep the imports and definitions of a cell, dropping everything else.
+
+    The import of the student checks is dropped too: the sandbox cannot import
+    that module, and the failed import would show up as a raising cell.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return ""
     kept = [
         node for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)) and not _imports_student_checks(node)
     ]
     return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
 
@@ -165,7 +186,7 @@ def plan_submission(cells: list, graded_names: set, released_sources: set) -> tu
             seen_answers.setdefault(cell.grade_id, cell.index)
         if cell.cell_type != "code":
             # An answer cell turned into markdown still holds the student's code.
-            if (cell.grade_id in graded_names or _defines_any(source, graded_names)) and _defines_any(source, graded_names):
+            if _defines_any(source, graded_names):
                 warnings.append(f"cell {cell.index} is a {cell.cell_type} cell that defines a graded function; it was run as code")
                 code_cells.append((cell.index, source))
             continue
