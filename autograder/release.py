@@ -37,8 +37,8 @@ class Difference:
 
     # Path relative to the course root, such as "release/ps02_attention/attention.ipynb".
     path: str
-    # "added": only in the fresh generation; "removed": only in the committed
-    # release; "changed": in both, with different bytes.
+    # "added" (only in the fresh generation), "removed" (only in the committed
+    # release) or "changed" (in both, with different bytes).
     change: str
     details: list = field(default_factory=list)
 
@@ -71,7 +71,7 @@ def tool_environment() -> dict:
 
 
 def run_nbgrader(course: Path, *arguments: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGUMENTS`` in ``course``; raise ReleaseError when it fails."""
+    """Run ``nbgrader ARGUMENTS`` in ``course``, raising ReleaseError when it fails or times out."""
     command = [sys.executable, "-m", "nbgrader", *arguments]
     log.info("running nbgrader %s in %s", " ".join(arguments), course)
     try:
@@ -97,11 +97,11 @@ def source_assignments(course_root) -> list:
 def generate_release(course_root, destination, assignments=None) -> Path:
     """Generate the release of every assignment into ``destination/release``; return that folder.
 
-    Each assignment gets its own temporary course under ``destination``
-    holding its ``source/`` folder and the course's ``nbgrader_config.py``.
+    Each assignment gets its own temporary course under ``destination``,
+    with its ``source/`` folder and the course's ``nbgrader_config.py``.
     """
     course_root = Path(course_root).resolve()
-    destination = Path(destination)
+    destination = Path(destination).resolve()
     assignments = source_assignments(course_root) if assignments is None else list(assignments)
     config = course_root / "nbgrader_config.py"
     if not config.is_file():
@@ -178,23 +178,35 @@ def _cell_key(cell: dict) -> str:
     return cell.get("id") or f"{cell.get('cell_type')}:{_source(cell)}"
 
 
+def _changed_keys(old, new, prefix: str) -> list:
+    """Return the dotted paths of the leaves that differ between two JSON values."""
+    if old == new:
+        return []
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [prefix]
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        changed += _changed_keys(old.get(key), new.get(key), f"{prefix}.{key}")
+    return changed
+
+
 def _cell_changes(old: dict, new: dict) -> list:
     """Return the parts of a cell that differ, with a short diff of the source."""
     changes = []
     for key in sorted(set(old) | set(new)):
-        if key == "source" or old.get(key) == new.get(key):
+        if key == "source":
             continue
-        changes.append(f"{key} differs")
+        changes.extend(f"{path} differs" for path in _changed_keys(old.get(key), new.get(key), key))
     if _source(old) != _source(new):
         diff = list(
             difflib.unified_diff(
                 _source(old).splitlines(), _source(new).splitlines(), "committed", "regenerated", n=0, lineterm=""
             )
         )[2:]
-        shown = [line for line in diff if not line.startswith("@@")]
-        lines = [f"    {line}" for line in shown[:MAX_DIFF_LINES]]
-        if len(shown) > MAX_DIFF_LINES:
-            lines.append(f"    ... {len(shown) - MAX_DIFF_LINES} more changed lines")
+        changed_lines = [line for line in diff if not line.startswith("@@")]
+        lines = [f"    {line}" for line in changed_lines[:MAX_DIFF_LINES]]
+        if len(changed_lines) > MAX_DIFF_LINES:
+            lines.append(f"    ... {len(changed_lines) - MAX_DIFF_LINES} more changed lines")
         changes.insert(0, "source differs\n" + "\n".join(lines))
     return changes
 
@@ -235,7 +247,7 @@ def diff_notebooks(old_bytes: bytes, new_bytes: bytes) -> list:
 
 
 def install_release(generated: Path, committed: Path) -> list:
-    """Make ``committed`` an exact copy of ``generated``; return the differences it removed."""
+    """Make ``committed`` an exact copy of ``generated`` and return the differences it removed."""
     generated, committed = Path(generated), Path(committed)
     differences = compare_release(generated, committed)
     for difference in differences:
@@ -254,10 +266,10 @@ def install_release(generated: Path, committed: Path) -> list:
     return differences
 
 
-def check_release(course_root, workspace=None) -> list:
+def check_release(course_root) -> list:
     """Generate the release into a temporary folder and compare it with ``release/``."""
     course_root = Path(course_root)
-    with tempfile.TemporaryDirectory(prefix="release-", dir=workspace) as temporary:
+    with tempfile.TemporaryDirectory(prefix="release-") as temporary:
         generated = generate_release(course_root, temporary)
         return compare_release(generated, course_root / "release")
 
@@ -305,16 +317,19 @@ def notebook_points(path: Path) -> dict:
 
 
 def summarize_assignment(spec, course_root) -> tuple:
-    """Return (lines, problems): the points table of one assignment and its inconsistencies.
+    """Return (lines, notes, problems) for one assignment.
 
+    ``lines`` is the points table.  A note names a case group without a
+    hidden case, whose points a student earns by passing the visible asserts.
     A problem is a test cell of ``source/`` whose points differ from the
-    points of its function, or a case group without a hidden case.
+    points of its function, which nbgrader would then score out of the wrong
+    maximum.
     """
     cases = list(spec.build_cases())
     total = sum(function.points for function in spec.functions)
     lines = [f"{spec.assignment_id} ({spec.notebook}.ipynb): {len(spec.functions)} functions, {total:g} points"]
     lines.append(f"  {'function / case group':<36} {'points':>6} {'hidden cases':>13} {'visible cases':>14}")
-    problems = []
+    notes, problems = [], []
     for function in spec.functions:
         mine = [case for case in cases if case.function == function.name]
         hidden = sum(not case.visible for case in mine)
@@ -324,7 +339,7 @@ def summarize_assignment(spec, course_root) -> tuple:
             hidden = sum(not case.visible for case in members)
             lines.append(f"    {group:<34} {points:>6g} {hidden:>13} {len(members) - hidden:>14}")
             if hidden == 0:
-                problems.append(f"{spec.assignment_id}: group {group!r} of {function.name} has no hidden case")
+                notes.append(f"{spec.assignment_id}: group {group!r} of {function.name} has no hidden case")
 
     notebook = Path(course_root) / "source" / spec.assignment_id / f"{spec.notebook}.ipynb"
     if notebook.is_file():
@@ -338,4 +353,4 @@ def summarize_assignment(spec, course_root) -> tuple:
                 )
     else:
         problems.append(f"{notebook} is missing")
-    return lines, problems
+    return lines, notes, problems

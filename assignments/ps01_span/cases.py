@@ -287,6 +287,10 @@ def _polynomial_features_cases():
              args=(np.array([0.0, 1.0, 2.0]), -1), raises="ValueError", visible=True),
         Case(name, "error handling", "degree -3",
              args=(np.array([0.0, 1.0, 2.0]), -3), raises="ValueError"),
+        # numpy itself rejects np.ones((n, -2)), so only degree -1 (an empty
+        # feature matrix) shows that a negative degree was not rejected.
+        Case(name, "error handling", "degree -1 for a longer x",
+             args=(np.array([0.5, -1.0, 2.0, 3.5]), -1), raises="ValueError"),
     ]
 
 

@@ -185,6 +185,10 @@ def _attention_cases():
     mask[-1] = False
     add("fully masked rows", "6 queries over 10 keys where the last query's keys are all masked",
         _normal(419, 6, 3), _normal(420, 10, 3), _normal(421, 10, 2), mask=mask, visible=True)
+    middle_blocked = np.tril(np.ones((4, 4), dtype=bool))
+    middle_blocked[1] = False
+    add("fully masked rows", "a causal mask whose second query may attend to no key",
+        _normal(428, 4, 3), _normal(429, 4, 3), _normal(430, 4, 2), mask=middle_blocked)
 
     add("error handling", "5 keys but only 4 values",
         _normal(422, 3, 2), _normal(423, 5, 2), _normal(424, 4, 3), raises="ValueError")
@@ -241,6 +245,7 @@ def _multi_head_attention_cases():
 
     add("basic cases", "one head of width 4 over 3 positions", 4, 3, 1, 601, visible=True)
     add("basic cases", "two heads of width 2 over 5 positions", 4, 5, 2, 602, visible=True)
+    add("basic cases", "one head of width 3 over 4 positions", 3, 4, 1, 611)
 
     add("several heads", "four heads of width 2 over 4 positions", 8, 4, 4, 603)
     add("several heads", "three heads of width 1 over 5 positions", 3, 5, 3, 604)
