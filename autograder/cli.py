@@ -3,7 +3,10 @@
 Exit status: 0 when the command did all its work; 1 when some of it failed
 (for ``grade``: a submission could not be graded because of a grader error;
 damaged and timed-out submissions are graded, with 0 where due, and do not
-count as failures); 2 for invalid usage, such as an unknown assignment.
+count as failures); 2 for invalid usage, such as an unknown assignment.  The checks
+(``release --check``, ``release --summary``, ``leaks``, ``adequacy``) exit with
+1 when they find a problem.  ``release`` and ``bundle`` exit with 1 without
+writing anything when the leak scan finds a leak.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 EXAMPLES = """examples:
@@ -20,6 +24,14 @@ EXAMPLES = """examples:
   python -m autograder grade ps02_attention --scheduler tcp://10.0.0.5:8786
   python -m autograder report ps02_attention                 pass rates and frequent misconceptions
   python -m autograder report ps02_attention --format json
+  python -m autograder release                               regenerate release/ from source/ with nbgrader
+  python -m autograder release --check                       exit 1 with the differences when release/ is stale
+  python -m autograder release --summary                     points and hidden cases per function and case group
+  python -m autograder leaks                                 scan release/, feedback/ and dist/ for instructor-only material
+  python -m autograder adequacy                              validate sources, grade stubs and the catalogue
+  python -m autograder bundle                                write dist/<course>-<version>-student.zip
+  python -m autograder student-files                         rebuild source/<assignment>/visible_checks.*
+  python -m autograder student-files --check                 exit 1 when those files are stale
 """
 
 
@@ -48,6 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="class summary: pass rates per function and case group, misconceptions")
     report.add_argument("assignment", help="assignment id")
     report.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+    release = commands.add_parser("release", help="regenerate release/ from source/ with nbgrader, in a temporary copy")
+    mode = release.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="only compare a fresh generation with release/; exit 1 when it is stale")
+    mode.add_argument("--summary", action="store_true", help="print points and hidden cases per function and case group")
+
+    leaks = commands.add_parser("leaks", help="scan student-facing files for solutions, hidden tests and hidden case data")
+    leaks.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (default: release/, feedback/ and dist/*-student.zip)")
+
+    adequacy = commands.add_parser("adequacy", help="check that stubs fail, mistakes are caught and alternatives pass")
+    adequacy.add_argument("--no-validate", action="store_true", help="skip nbgrader validate of the source notebooks")
+
+    bundle = commands.add_parser("bundle", help="write the leak-scanned student zip to dist/")
+    bundle.add_argument("--output", metavar="DIR", help="folder to write the zip to (default: dist/ of the course)")
+
+    student_files = commands.add_parser(
+        "student-files", help="rebuild the visible checks (check() and hint() in the notebooks) under source/"
+    )
+    student_files.add_argument("--check", action="store_true", help="only compare with a fresh build; exit 1 when stale")
     return parser
 
 
@@ -90,6 +121,144 @@ def _run_report(arguments) -> int:
     return 0
 
 
+def _run_release(arguments) -> int:
+    from .release import ReleaseError, check_release, regenerate_release
+
+    if arguments.summary:
+        return _run_summary(arguments)
+    try:
+        if arguments.check:
+            differences = check_release(arguments.course)
+        else:
+            from .leaks import format_findings, load_secrets, scan_paths
+
+            secrets = load_secrets(arguments.course)
+            differences, findings = regenerate_release(
+                arguments.course, scan=lambda generated: scan_paths([generated], secrets, relative_to=generated.parent)
+            )
+            if findings:
+                print(format_findings(findings))
+                print("release/ was left unchanged: the generated notebooks contain the leaks above", file=sys.stderr)
+                return 1
+    except ReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for difference in differences:
+        print(difference.format())
+    if arguments.check:
+        if differences:
+            print(f"release/ is stale: {len(differences)} file(s) differ; run python -m autograder release", file=sys.stderr)
+            return 1
+        print("release/ is current")
+    else:
+        print(f"release/ regenerated: {len(differences)} file(s) changed")
+    return 0
+
+
+def _run_summary(arguments) -> int:
+    from .grading import load_assignment
+    from .release import spec_assignments, summarize_assignment
+
+    notes, problems = [], []
+    for assignment_id in spec_assignments():
+        lines, noted, found = summarize_assignment(load_assignment(assignment_id), arguments.course)
+        print("\n".join(lines) + "\n")
+        notes.extend(noted)
+        problems.extend(found)
+    for note in notes:
+        print(f"note: {note}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _run_leaks(arguments) -> int:
+    from .leaks import default_paths, format_findings, load_secrets, scan_paths
+
+    paths = arguments.paths or default_paths(arguments.course)
+    missing = [path for path in arguments.paths if not os.path.exists(path)]
+    if missing:
+        print(f"error: not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if not paths:
+        print(f"error: {arguments.course} has no release/, feedback/ or dist/*-student.zip to scan", file=sys.stderr)
+        return 2
+    findings = scan_paths(paths, load_secrets(arguments.course), relative_to=arguments.course)
+    print(format_findings(findings))
+    return 1 if findings else 0
+
+
+def _run_adequacy(arguments) -> int:
+    from .adequacy import check_adequacy
+    from .grading import load_assignment
+    from .release import spec_assignments
+
+    specs = [load_assignment(assignment_id) for assignment_id in spec_assignments()]
+    reports = check_adequacy(arguments.course, specs, validate=not arguments.no_validate)
+    gaps = []
+    for report in reports:
+        print(report.format() + "\n")
+        gaps.extend(report.gaps())
+    for gap in gaps:
+        print(f"gap: {gap}")
+    print(f"{len(gaps)} gap(s) found" if gaps else "no gaps found")
+    return 1 if gaps else 0
+
+
+def _run_bundle(arguments) -> int:
+    from .bundle import BundleError, write_bundle
+    from .leaks import format_findings, load_secrets
+
+    try:
+        path, findings = write_bundle(arguments.course, load_secrets(arguments.course), arguments.output)
+    except BundleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if findings:
+        print(format_findings(findings))
+        print("the bundle was not written: it contains the leaks above", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_student_files(arguments) -> int:
+    from .leaks import format_findings, load_secrets, scan_bytes
+    from .student_files import StudentFilesError, assignment_ids, build_student_files, compare_student_files, write_student_files
+
+    try:
+        if arguments.check:
+            stale = compare_student_files(arguments.course)
+            for entry in stale:
+                print(entry.format())
+            if stale:
+                print(f"{len(stale)} student file(s) are stale; run python -m autograder student-files", file=sys.stderr)
+                return 1
+            print("student files are current")
+            return 0
+        files = {assignment_id: build_student_files(assignment_id) for assignment_id in assignment_ids()}
+    except StudentFilesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    secrets = load_secrets(arguments.course)
+    findings = [
+        finding
+        for assignment_id, named in files.items()
+        for name, text in named.items()
+        for finding in scan_bytes(f"source/{assignment_id}/{name}", text.encode("utf-8"), secrets)
+    ]
+    if findings:
+        print(format_findings(findings))
+        print("nothing was written: the student files would contain the leaks above", file=sys.stderr)
+        return 1
+    changed = write_student_files(arguments.course, files)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"student files rebuilt: {len(changed)} file(s) changed")
+    return 0
+
+
 def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -104,6 +273,16 @@ def main(argv=None) -> int:
         return _run_grade(arguments)
     if arguments.command == "report":
         return _run_report(arguments)
+    if arguments.command == "release":
+        return _run_release(arguments)
+    if arguments.command == "leaks":
+        return _run_leaks(arguments)
+    if arguments.command == "adequacy":
+        return _run_adequacy(arguments)
+    if arguments.command == "bundle":
+        return _run_bundle(arguments)
+    if arguments.command == "student-files":
+        return _run_student_files(arguments)
     return 2
 
 
