@@ -146,6 +146,16 @@ class LocalPool:
 # -- the writer ------------------------------------------------------------------------------
 
 
+def _valid_timestamp(text: str) -> bool:
+    from nbgrader.utils import parse_utc
+
+    try:
+        parse_utc(text)
+    except Exception:  # dateutil raises ParserError, OverflowError or ValueError
+        return False
+    return True
+
+
 def _timestamp(folder: str) -> Optional[str]:
     path = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(path):
@@ -237,6 +247,9 @@ class GradebookWriter:
             # nbgrader 0.9.6 triggers SQLAlchemy autoflush warnings when it creates a submission.
             warnings.simplefilter("ignore")
             gradebook.update_or_create_student(student_id)
+            if timestamp and not _valid_timestamp(timestamp):
+                log.warning("%s/%s: ignoring timestamp.txt, which holds no valid date: %r", student_id, self.assignment_id, timestamp[:60])
+                timestamp = None
             if timestamp:
                 submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)
             else:
@@ -324,6 +337,7 @@ def grade_batch(
 ) -> BatchSummary:
     """Grade every submission of ``assignment_id`` and store the results."""
     started = time.monotonic()
+    limits = limits or Limits.from_environment()
     course_root = os.path.abspath(course_root)
     try:
         grader_for(assignment_id, course_root)
@@ -344,7 +358,6 @@ def grade_batch(
             continue
         jobs.append((student_id, folder))
 
-    limits = limits or Limits.from_environment()
     if scheduler:
         from .distributed import DaskPool
 

@@ -99,7 +99,7 @@ def _run_grade(arguments) -> int:
             force=arguments.force,
             progress=not arguments.no_progress,
         )
-    except BatchError as error:
+    except (BatchError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary.format())

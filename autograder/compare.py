@@ -263,4 +263,8 @@ def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = Non
         except Exception as error:  # a result too malformed to project is a wrong type
             return Verdict(False, "type", f"the result could not be checked: {type(error).__name__}: {error}")
         desired_value = case.project(desired_value, case.args, case.kwargs)
-    return compare_values(actual_value, desired_value, rtol, atol)
+    try:
+        return compare_values(actual_value, desired_value, rtol, atol)
+    except (OverflowError, ValueError, TypeError, FloatingPointError) as error:
+        # For example an int with 400 digits where a float is expected.
+        return Verdict(False, "type", f"the result could not be compared with the expected one ({type(error).__name__}: {error})")

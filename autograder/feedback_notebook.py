@@ -131,18 +131,27 @@ def apply_verdicts(nb, result) -> None:
         cell.execution_count = 1
 
 
-def _restore_instructor_cells(nb, source) -> None:
-    """Put back the instructor's version of every test cell, adding missing ones.
+def _restore_instructor_cells(nb, source, release) -> None:
+    """Put back the instructor's version of every test cell, adding missing cells.
 
     This mirrors nbgrader's ``OverwriteCells`` for the cells that matter to
-    feedback: test cells get the source text, and a deleted test cell comes
-    back right after its answer cell.
+    feedback: test cells get the source text (whose hidden region the
+    feedback step removes), and a deleted cell comes back right after the
+    cell before it.  Answer and other cells come back from the released
+    notebook, never from ``source/``, so no solution reaches the feedback.
     """
-    source_cells = {
+    released = {
         cell.metadata["nbgrader"]["grade_id"]: cell
-        for cell in source.cells
+        for cell in release.cells
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     }
+    source_cells = {}
+    for cell in source.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if not grade_id:
+            continue
+        is_test = cell.metadata["nbgrader"].get("grade") and not cell.metadata["nbgrader"].get("solution")
+        source_cells[grade_id] = cell if is_test or grade_id not in released else released[grade_id]
     present = set()
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -222,7 +231,7 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    _restore_instructor_cells(nb, source)
+    _restore_instructor_cells(nb, source, release)
     apply_verdicts(nb, result)
 
     destination = os.path.join(course_root, "autograded", student_id, assignment_id)

@@ -15,6 +15,7 @@ import ast
 import copy
 import functools
 import importlib
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,8 @@ from . import runner, wire
 from .compare import Outcome, Verdict, compare_outcomes, describe_error, raised_kind
 from .sandbox import Limits, Sandbox
 from .spec import AssignmentSpec, CatalogueEntry
+
+log = logging.getLogger("autograder.grading")
 from .submission import SubmissionError, defined_functions, find_notebook, load_submission, released_cell_sources
 
 
@@ -146,30 +149,81 @@ def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
     return message
 
 
-def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
-    """Return "name (line N)" for each banned operator or call in the function's last definition."""
-    source = None
-    for _, code in code_cells:
-        if function_name in defined_functions(code):
-            source = code
-    if source is None:
-        return []
-    return list(_banned_in_source(source, function_name, tuple(banned)))
+# Spellings of a matrix product that the names in a ban do not cover on their own.
+_MATMUL_ALIASES = ("__matmul__", "__rmatmul__", "multi_dot")
 
 
 @functools.lru_cache(maxsize=1024)
-def _banned_in_source(source: str, function_name: str, banned: tuple) -> tuple:
-    definition = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == function_name][-1]
-    found = []
-    names = set(banned) - {"@"}
-    for node in ast.walk(definition):
-        if "@" in banned and isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.MatMult):
-            found.append(f"the @ operator (line {node.lineno - definition.lineno + 1} of the function)")
-        elif isinstance(node, ast.Attribute) and node.attr in names:
-            found.append(f"{node.attr} (line {node.lineno - definition.lineno + 1} of the function)")
-        elif isinstance(node, ast.Name) and node.id in names:
-            found.append(f"{node.id} (line {node.lineno - definition.lineno + 1} of the function)")
-    return tuple(found)
+def _top_level_bindings(source: str) -> tuple:
+    """Return (name, node) for every top-level def, assignment or import in a cell."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return ()
+    bindings = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bindings.append((node.name, node))
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        bindings.append((name.id, node))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bindings.append(((alias.asname or alias.name).split(".")[0], node))
+    return tuple(bindings)
+
+
+def _local_names(node) -> set:
+    """Return the argument and assigned names of a function, which shadow any global."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    arguments = node.args
+    names = {argument.arg for argument in arguments.args + arguments.kwonlyargs + arguments.posonlyargs}
+    names |= {argument.arg for argument in (arguments.vararg, arguments.kwarg) if argument is not None}
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+    return names
+
+
+def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
+    """Return "name (line N of F)" for each banned operator or call that the function can reach.
+
+    The function is its last top-level binding in the cells (a def, or an
+    assignment such as a lambda).  Top-level functions it refers to are
+    followed too, so a helper cannot hide a matrix product.
+    """
+    bindings: dict = {}
+    for _, code in code_cells:
+        for name, node in _top_level_bindings(code):
+            bindings[name] = node
+    names = (set(banned) - {"@"}) | set(_MATMUL_ALIASES)
+    found, seen, pending = [], set(), [function_name]
+    while pending and len(seen) < 50:
+        current = pending.pop()
+        if current in seen or current not in bindings:
+            continue
+        seen.add(current)
+        node = bindings[current]
+        first_line = getattr(node, "lineno", 1)
+        local = _local_names(node)
+        for child in ast.walk(node):
+            where = f"line {getattr(child, 'lineno', first_line) - first_line + 1} of {current}"
+            if "@" in banned and isinstance(child, (ast.BinOp, ast.AugAssign)) and isinstance(child.op, ast.MatMult):
+                found.append(f"the @ operator ({where})")
+            elif isinstance(child, ast.Attribute) and child.attr in names:
+                found.append(f"{child.attr} ({where})")
+            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id not in local:
+                if child.id in names:
+                    found.append(f"{child.id} ({where})")
+                elif child.id in bindings and child.id != current:
+                    pending.append(child.id)
+            elif isinstance(child, ast.alias) and (child.asname or child.name) in names:
+                found.append(f"{child.name} ({where})")
+    return found
 
 
 class AssignmentGrader:
@@ -268,59 +322,68 @@ class AssignmentGrader:
         for spec in self.spec.functions:
             if only is not None and spec.name != only:
                 continue
-            numbers = [number for number, case in enumerate(self.cases) if case.function == spec.name]
-            verdicts = {number: self._judge(outcomes.get(number), number) for number in numbers}
-            failures = [(number, outcomes.get(number)) for number in numbers if not verdicts[number].passed]
-
-            groups = []
-            for group_name, points in spec.groups:
-                members = [number for number in numbers if self.cases[number].group == group_name]
-                failed = [number for number in members if not verdicts[number].passed]
-                message = ""
-                if failed:
-                    first = failed[0]
-                    message = f"for {self.cases[first].description}: {self._explain(verdicts[first], outcomes.get(first))}"
-                groups.append(GroupResult(group_name, float(points), 0.0 if failed else float(points), len(members), len(failed), message))
-
-            banned = find_banned_usage(code_cells, spec.name, spec.banned) if spec.banned else []
-            status = self._status(spec.name, verdicts, groups)
-            if banned:
-                for group in groups:
-                    group.earned = 0.0
-                    if not group.failed:
-                        group.message = f"not counted: {spec.name} uses {', '.join(banned)}. {spec.banned_reason}"
-                        group.failed = group.cases
-                status = "banned"
-
-            misconception = None
-            if failures and status not in ("missing", "banned"):
-                entry = self._match_misconception(spec.name, failures)
-                if entry is not None:
-                    misconception = {"name": entry.name, "misconception": entry.misconception, "hint": entry.hint}
-
-            advice = []
-            warned = sum(outcomes[number].warnings for number in numbers if number in outcomes and verdicts[number].passed)
-            if warned:
-                advice.append(
-                    f"the function emitted {warned} warning(s), such as a numpy RuntimeWarning, on cases it got right; "
-                    "the results are correct, but np.errstate or np.where can avoid the invalid operation"
-                )
-            if banned:
-                advice.append(f"{spec.name} must not use {', '.join(banned)}. {spec.banned_reason}")
-            elapsed = sum(outcomes[number].elapsed for number in numbers if number in outcomes)
-            results.append(
-                FunctionResult(
-                    name=spec.name,
-                    score=float(sum(group.earned for group in groups)),
-                    max_score=spec.points,
-                    status=status,
-                    groups=groups,
-                    misconception=misconception,
-                    advice=advice,
-                    elapsed=elapsed,
-                )
-            )
+            try:
+                results.append(self._score_function(spec, outcomes, code_cells))
+            except Exception as error:  # one malformed result must not cost the other functions
+                log.exception("could not score %s", spec.name)
+                groups = [GroupResult(name, float(points), 0.0, 0, 0, "") for name, points in spec.groups]
+                results.append(FunctionResult(
+                    spec.name, 0.0, spec.points, "failed", groups,
+                    advice=[f"the grader could not judge this function's results ({type(error).__name__}); ask your instructor"],
+                ))
         return results
+
+    def _score_function(self, spec, outcomes: dict, code_cells: list) -> FunctionResult:
+        numbers = [number for number, case in enumerate(self.cases) if case.function == spec.name]
+        verdicts = {number: self._judge(outcomes.get(number), number) for number in numbers}
+        failures = [(number, outcomes.get(number)) for number in numbers if not verdicts[number].passed]
+
+        groups = []
+        for group_name, points in spec.groups:
+            members = [number for number in numbers if self.cases[number].group == group_name]
+            failed = [number for number in members if not verdicts[number].passed]
+            message = ""
+            if failed:
+                first = failed[0]
+                message = f"for {self.cases[first].description}: {self._explain(verdicts[first], outcomes.get(first))}"
+            groups.append(GroupResult(group_name, float(points), 0.0 if failed else float(points), len(members), len(failed), message))
+
+        banned = find_banned_usage(code_cells, spec.name, spec.banned) if spec.banned else []
+        status = self._status(spec.name, verdicts, groups)
+        if banned:
+            for group in groups:
+                group.earned = 0.0
+                if not group.failed:
+                    group.message = "not counted, because the function uses a matrix product (see the note below)"
+                    group.failed = group.cases
+            status = "banned"
+
+        misconception = None
+        if failures and status not in ("missing", "banned"):
+            entry = self._match_misconception(spec.name, failures)
+            if entry is not None:
+                misconception = {"name": entry.name, "misconception": entry.misconception, "hint": entry.hint}
+
+        advice = []
+        warned = sum(outcomes[number].warnings for number in numbers if number in outcomes and verdicts[number].passed)
+        if warned:
+            advice.append(
+                f"the function emitted {warned} warning(s), such as a numpy RuntimeWarning, on cases it got right; "
+                "the results are correct, but np.errstate or np.where can avoid the invalid operation"
+            )
+        if banned:
+            advice.append(f"{spec.name} must not use {', '.join(banned)}. {spec.banned_reason}")
+        elapsed = sum(outcomes[number].elapsed for number in numbers if number in outcomes)
+        return FunctionResult(
+            name=spec.name,
+            score=float(sum(group.earned for group in groups)),
+            max_score=spec.points,
+            status=status,
+            groups=groups,
+            misconception=misconception,
+            advice=advice,
+            elapsed=elapsed,
+        )
 
     def _judge(self, outcome: Optional[Outcome], number: int) -> Verdict:
         if outcome is None:

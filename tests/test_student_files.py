@@ -302,7 +302,7 @@ def test_report_for_banned_operator(checks, tmp_path):
     report = checks["ps02_attention"].check("combine_values", namespace["combine_values"])
     assert report.failed == []
     assert not report.passed
-    assert report.banned == ["the @ operator (line 2 of the function)"]
+    assert report.banned == ["the @ operator (line 2 of combine_values)"]
     text = report.format()
     assert "the grader will not count them" in text
     assert "combine_values must not use the @ operator" in text

@@ -1,0 +1,159 @@
+"""Regressions found by attacking the grader: each test names the attack it stops."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.classroom import StudentRecipe, delete_test_cell, write_submission
+from autograder.grading import AssignmentGrader, find_banned_usage, grade_student_folder, grader_for, load_assignment
+from autograder.sandbox import Limits, Sandbox
+
+from conftest import REPOSITORY, make_course, run_nbgrader, tool_environment
+
+BAN = ("@", "dot", "matmul", "einsum", "inner", "tensordot", "vdot")
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [(0, "combine_columns = lambda X, w: X @ w\n")],
+        [(0, "def combine_columns(X, w):\n    return X.__matmul__(w)\n")],
+        [(0, "import numpy as np\ndef combine_columns(X, w):\n    return np.linalg.multi_dot([X, w])\n")],
+        [(0, "def _product(a, b):\n    return a @ b\n\ndef combine_columns(X, w):\n    return _product(X, w)\n")],
+        [(0, "from numpy import dot\ndef combine_columns(X, w):\n    return dot(X, w)\n")],
+        [(0, "def combine_columns(X, w):\n    return sum(w[j] * X[:, j] for j in range(len(w)))\n"), (1, "combine_columns = lambda X, w: X @ w\n")],
+    ],
+    ids=["lambda", "dunder", "multi_dot", "helper", "imported-name", "rebound-later"],
+)
+def test_ban_sees_indirect_products(cells):
+    assert find_banned_usage(cells, "combine_columns", BAN) != []
+
+
+def test_ban_ignores_local_names():
+    source = (
+        "def combine_columns(X, w):\n"
+        "    dot = 0.0\n"
+        "    inner = X[:, 0] * w[0]\n"
+        "    for j in range(1, len(w)):\n"
+        "        inner = inner + w[j] * X[:, j]\n"
+        "    return inner\n"
+    )
+    assert find_banned_usage([(0, source)], "combine_columns", BAN) == []
+
+
+def test_huge_int_costs_one_function():
+    spec = load_assignment("ps01_span")
+    grader = AssignmentGrader(spec)
+    from autograder.classroom import reference_sources
+
+    # Other functions get a private copy of the reference span_coefficients.
+    sources = reference_sources(spec, frozenset(["span_coefficients"]))
+    sources["span_coefficients"] = (
+        "def span_coefficients(X, y):\n"
+        "    X = np.asarray(X, dtype=float)\n"
+        "    return np.zeros(X.shape[1]), 10**399\n"
+    )
+    cells = [(0, "import numpy as np")] + [(index + 1, text) for index, text in enumerate(sources.values())]
+    result = grader.grade_trusted_cells(cells)
+    assert result.function("span_coefficients").score == 0
+    others = [function for function in result.functions if function.name != "span_coefficients"]
+    assert all(function.score == function.max_score for function in others)
+
+
+def test_deeply_nested_notebook_gets_reason(tmp_path):
+    folder = tmp_path / "student" / "ps01_span"
+    folder.mkdir(parents=True)
+    (folder / "span.ipynb").write_text("[" * 100_000 + "]" * 100_000)
+    grader = grader_for("ps01_span", str(REPOSITORY))
+    with Sandbox(Limits(cell_seconds=2, call_seconds=1, submission_seconds=8)) as sandbox:
+        result = grade_student_folder(grader, str(folder), sandbox, "student")
+    assert result.score == 0
+    assert "nested too deeply" in result.error
+
+
+def test_symlinked_notebook_rejected(tmp_path):
+    folder = tmp_path / "student" / "ps01_span"
+    folder.mkdir(parents=True)
+    os.symlink(REPOSITORY / "source" / "ps01_span" / "span.ipynb", folder / "span.ipynb")
+    grader = grader_for("ps01_span", str(REPOSITORY))
+    with Sandbox(Limits(cell_seconds=2, call_seconds=1, submission_seconds=8)) as sandbox:
+        result = grade_student_folder(grader, str(folder), sandbox, "student")
+    assert result.score == 0
+    assert "symbolic link" in result.error
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader confines student code to a read-only folder")
+def test_student_cannot_write_files(tmp_path):
+    spec = load_assignment("ps01_span")
+    writer = (
+        "try:\n"
+        "    with open('filler.bin', 'wb') as handle:\n"
+        "        handle.write(b'x' * 1024)\n"
+        "    WROTE = True\n"
+        "except OSError:\n"
+        "    WROTE = False\n"
+        "def combine_columns(X, w):\n"
+        "    import numpy as np\n"
+        "    X = np.asarray(X, dtype=float)\n"
+        "    w = np.asarray(w, dtype=float)\n"
+        "    if WROTE:\n"
+        "        return None\n"
+        "    return sum(w[j] * X[:, j] for j in range(X.shape[1]))\n"
+    )
+    course = make_course(tmp_path / "course")
+    write_submission(str(course), spec, StudentRecipe("writer", "", {"combine_columns": writer}))
+    grader = grader_for("ps01_span", str(course))
+    with Sandbox(Limits(cell_seconds=2, call_seconds=1, submission_seconds=8)) as sandbox:
+        result = grade_student_folder(grader, str(course / "submitted" / "writer" / "ps01_span"), sandbox, "writer")
+    assert result.function("combine_columns").score == result.function("combine_columns").max_score
+
+
+def test_json_records_have_elapsed(tmp_path):
+    spec = load_assignment("ps01_span")
+    course = make_course(tmp_path / "course")
+    write_submission(str(course), spec, StudentRecipe("one", ""))
+    json_path = tmp_path / "grades.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "ps01_span", "--json", str(json_path), "--no-progress"],
+        cwd=course, env=tool_environment(), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    records = json.loads(json_path.read_text())["records"]
+    assert all(record["elapsed"] > 0 for record in records)
+
+
+def test_deleted_answer_never_shows_solution(tmp_path):
+    spec = load_assignment("ps01_span")
+    course = make_course(tmp_path / "course")
+
+    def delete_answer(nb):
+        nb.cells = [cell for cell in nb.cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != "predict"]
+
+    write_submission(str(course), spec, StudentRecipe("deleter", "", damage=delete_answer))
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "ps01_span", "--no-progress"],
+        cwd=course, env=tool_environment(), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    run_nbgrader(course, "generate_feedback", "ps01_span", "--force")
+    autograded = (course / "autograded" / "deleter" / "ps01_span" / "span.ipynb").read_text()
+    feedback = (course / "feedback" / "deleter" / "ps01_span" / "span.html").read_text()
+    for text in (autograded, feedback):
+        assert "BEGIN SOLUTION" not in text
+        assert "NotImplementedError" in text
+
+
+def test_invalid_limit_is_usage_error(tmp_path):
+    environment = tool_environment()
+    environment["AUTOGRADER_CALL_SECONDS"] = "-3"
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "ps01_span"],
+        cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "AUTOGRADER_CALL_SECONDS" in completed.stderr
+    assert "Traceback" not in completed.stderr
