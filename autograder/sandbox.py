@@ -288,6 +288,7 @@ class Sandbox:
         current_cell = None
         current_call = None
         call_started = time.monotonic()
+        buffer = bytearray()
         phase_deadline = deadline
         reason = "crashed"
         try:
@@ -295,7 +296,7 @@ class Sandbox:
             sock.sendall(struct.pack("<Q", len(job_bytes)) + job_bytes)
             for kind_expected, subject in expected:
                 size_limit = result_limits.get(subject, DEFAULT_RESULT_BYTES) if kind_expected == child_protocol.KIND_CALL_RESULT else HEADER_FRAME_BYTES
-                kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline), size_limit)
+                kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline), size_limit, buffer)
                 if kind != kind_expected:
                     raise _ChildGone(f"unexpected frame {kind!r} where {kind_expected!r} was due")
                 try:
@@ -371,23 +372,30 @@ class Sandbox:
             report.outcomes[number] = Outcome(reason, detail="the student process ended before this call")
         return True
 
-    def _receive_frame(self, sock: socket.socket, deadline: float, size_limit: int) -> tuple:
+    def _receive_frame(self, sock: socket.socket, deadline: float, size_limit: int, buffer: bytearray) -> tuple:
+        """Read one frame, keeping any bytes of later frames in ``buffer``.
+
+        Reading in large chunks matters: the child sends a few hundred small
+        frames per submission, and one system call per frame part doubled the
+        grader's share of the work.
+        """
+
         def receive(size: int) -> bytes:
-            chunks = []
-            while size:
+            while len(buffer) < size:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise socket.timeout("deadline")
                 sock.settimeout(remaining)
                 try:
-                    chunk = sock.recv(min(size, 1 << 20))
+                    chunk = sock.recv(max(1 << 16, min(size - len(buffer), 1 << 20)))
                 except ConnectionError as error:
                     raise _ChildGone(str(error)) from None
                 if not chunk:
                     raise _ChildGone("connection closed")
-                chunks.append(chunk)
-                size -= len(chunk)
-            return b"".join(chunks)
+                buffer.extend(chunk)
+            data = bytes(buffer[:size])
+            del buffer[:size]
+            return data
 
         (size,) = struct.unpack("<I", receive(4))
         if size < 5:
