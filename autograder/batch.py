@@ -134,8 +134,25 @@ class LocalPool:
             initializer=_start_worker,
             initargs=(course_root, assignment_id, self.limits, os.getpid()),
         )
-        futures = {self._executor.submit(_grade_in_worker, student_id, folder): (student_id, folder) for student_id, folder in jobs}
-        return ((futures[future], future) for future in concurrent.futures.as_completed(futures))
+        # A few jobs per worker are in flight at a time, so memory does not grow with the class.
+        waiting = iter(jobs)
+        running: dict = {}
+
+        def submit_more() -> None:
+            for job in waiting:
+                running[self._executor.submit(_grade_in_worker, *job)] = job
+                if len(running) >= 4 * self.workers:
+                    return
+
+        def finished():
+            while running:
+                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    yield running.pop(future), future
+                submit_more()
+
+        submit_more()
+        return finished()
 
     def close(self) -> None:
         if self._executor is not None:
@@ -233,6 +250,8 @@ class GradebookWriter:
         if not self._uncommitted:
             return
         self.gradebook.db.commit()
+        # Forget the committed rows, so the session does not grow with the class.
+        self.gradebook.db.expunge_all()
         for result in self._uncommitted:
             store_result(self.course_root, result)
         self._uncommitted = []
@@ -383,7 +402,8 @@ def grade_batch(
             summary.graded += 1
             summary.timed_out += any(function.status == "timed_out" for function in result.functions)
             summary.damaged += result.damaged
-            summary.records.extend(json_records(result))
+            if json_path:
+                summary.records.extend(json_records(result))
             bar.advance(student_id)
     finally:
         bar.close()

@@ -23,7 +23,7 @@ def test_dask_scores_equal_local(tmp_path):
         write_submission(str(course), spec, recipe)
     limits = Limits(cell_seconds=2, call_seconds=2, submission_seconds=20)
 
-    local = grade_batch(str(course), spec.assignment_id, workers=2, limits=limits, progress=False)
+    local = grade_batch(str(course), spec.assignment_id, workers=2, limits=limits, progress=False, json_path=str(tmp_path / "local.json"))
     assert local.graded == len(recipes)
     assert local.errors == 0
     local_scores = gradebook_scores(str(course), spec.assignment_id)
@@ -31,13 +31,15 @@ def test_dask_scores_equal_local(tmp_path):
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         remote = grade_batch(
-            str(course), spec.assignment_id, scheduler=cluster.scheduler_address, force=True, limits=limits, progress=False
+            str(course), spec.assignment_id, scheduler=cluster.scheduler_address, force=True, limits=limits, progress=False,
+            json_path=str(tmp_path / "remote.json"),
         )
     finally:
         cluster.close()
     assert remote.graded == len(recipes)
     assert remote.errors == 0
     assert gradebook_scores(str(course), spec.assignment_id) == local_scores
+    assert len(local.records) == len(recipes) * len(spec.function_names)
     assert sorted((record["student"], record["function"], record["score"]) for record in remote.records) == sorted(
         (record["student"], record["function"], record["score"]) for record in local.records
     )
