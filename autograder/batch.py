@@ -194,7 +194,7 @@ _UPDATE_COMMENT = text(
 
 
 def check_gradebook(course_root: str, assignment_id: str) -> None:
-    """Raise BatchError unless the gradebook knows the assignment (a cheap, early check)."""
+    """Raise BatchError unless the gradebook contains the assignment (a cheap, early check)."""
     import sqlite3
 
     path = os.path.join(course_root, "gradebook.db")
@@ -210,9 +210,10 @@ def check_gradebook(course_root: str, assignment_id: str) -> None:
 class GradebookWriter:
     """Stores results in the gradebook, the autograded folder and the records.
 
-    Gradebook rows are committed in batches; a student's record, which lets
-    a later run skip the student, is written only after the commit that
-    holds its scores, so a crash never leaves a skipped student ungraded.
+    Gradebook rows are committed in batches.  A student's record, which
+    lets a later run skip the student, is written only after the commit
+    that contains its scores, so a crash never leaves a skipped student
+    ungraded.
     """
 
     def __init__(self, course_root: str, assignment_id: str, commit_every: int = 25, commit_seconds: float = 2.0):
@@ -267,7 +268,7 @@ class GradebookWriter:
             warnings.simplefilter("ignore")
             gradebook.update_or_create_student(student_id)
             if timestamp and not _valid_timestamp(timestamp):
-                log.warning("%s/%s: ignoring timestamp.txt, which holds no valid date: %r", student_id, self.assignment_id, timestamp[:60])
+                log.warning("%s/%s: ignoring invalid timestamp.txt (no valid date): %r", student_id, self.assignment_id, timestamp[:60])
                 timestamp = None
             if timestamp:
                 submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)

@@ -426,7 +426,7 @@ class AssignmentGrader:
         return result
 
     def grade_notebook(self, path: str, sandbox: Sandbox, student: str = "") -> SubmissionResult:
-        """Grade one submitted notebook file in ``sandbox``; never raises for bad submissions."""
+        """Grade one submitted notebook file in ``sandbox``; an unreadable file gets 0 with the reason."""
         started = time.monotonic()
         result = SubmissionResult(self.spec.assignment_id, student, os.path.basename(path))
         try:

@@ -113,7 +113,7 @@ def stage_submission(assignment, student, notebooks) -> None:
     try:
         grader = grader_for(assignment_id, _course_root())
     except KeyError:
-        return  # not an assignment this grader knows; leave nbgrader's defaults
+        return  # not an assignment declared in assignments/; leave nbgrader's defaults
     expected = f"{grader.spec.notebook}.ipynb"
     names = [os.path.basename(path) for path in notebooks]
 
@@ -144,7 +144,7 @@ def stage_submission(assignment, student, notebooks) -> None:
 
 
 def _stage_copy(submitted_folder: str, assignment_id: str, student_id: str, name: str, source: str) -> str:
-    """Copy ``source`` to a private folder; nbgrader sees it as submitted/.../``name``."""
+    """Copy ``source`` to a private folder that nbgrader treats as submitted/.../``name``."""
     folder = os.path.join(_staging(), student_id, assignment_id)
     os.makedirs(folder, exist_ok=True)
     target = os.path.abspath(os.path.join(folder, name))
