@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import runner
-from .classroom import reference_sources
+from .classroom import catalogue_cells
 from .compare import compare_outcomes
 from .grading import AssignmentGrader, _outcome_from_call
 from .release import ReleaseError, run_nbgrader
@@ -98,13 +98,6 @@ class AssignmentReport:
         return "\n".join(lines)
 
 
-def cells_for(spec, replacements: dict) -> list:
-    """Return notebook-like code cells: numpy, then every reference function with ``replacements`` swapped in."""
-    sources = reference_sources(spec, frozenset(replacements))
-    sources.update(replacements)
-    return [(0, "import numpy as np")] + [(index + 1, source) for index, source in enumerate(sources.values())]
-
-
 def failing_hidden_cases(grader: AssignmentGrader, code_cells: list, function: str) -> list:
     """Return the numbers of the hidden cases of ``function`` that the code fails, trusted and in this process."""
     namespace = runner.new_namespace()
@@ -160,14 +153,14 @@ def check_assignment(spec, course_root, validation: tuple = (True, "")) -> Assig
     for function in spec.functions:
         entry = FunctionReport(function.name, function.points, stub_scores.get(function.name, function.points))
         for mistake in (item for item in spec.mistakes if item.function == function.name):
-            cells = cells_for(spec, {function.name: mistake.source})
+            cells = catalogue_cells(spec, {function.name: mistake.source})
             graded = grader.grade_trusted_cells(cells).function(function.name)
             caught = [f"case {number}" for number in failing_hidden_cases(grader, cells, function.name)]
             if graded.status == "banned":
                 caught.append("ban check")
             entry.mistakes[mistake.name] = caught
         for alternative in (item for item in spec.alternatives if item.function == function.name):
-            graded = grader.grade_trusted_cells(cells_for(spec, {function.name: alternative.source})).function(function.name)
+            graded = grader.grade_trusted_cells(catalogue_cells(spec, {function.name: alternative.source})).function(function.name)
             entry.alternatives[alternative.name] = "" if graded.score == graded.max_score else graded.feedback()
         report.functions.append(entry)
     return report

@@ -76,6 +76,17 @@ def reference_sources(spec: AssignmentSpec, isolated: frozenset = frozenset()) -
     return sources
 
 
+def catalogue_cells(spec: AssignmentSpec, replacements: dict) -> list:
+    """Return notebook-like code cells: numpy, then every reference function with ``replacements`` swapped in.
+
+    Functions other than the replaced ones call a private copy of the
+    reference, so a replaced function costs points on itself alone.
+    """
+    sources = reference_sources(spec, frozenset(replacements))
+    sources.update(replacements)
+    return [(0, "import numpy as np")] + [(index + 1, source) for index, source in enumerate(sources.values())]
+
+
 def build_notebook(release_path: str, spec: AssignmentSpec, recipe: StudentRecipe):
     """Return the notebook node of one student's submission."""
     nb = nbformat.read(release_path, as_version=4)

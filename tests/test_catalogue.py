@@ -7,22 +7,17 @@ only there, and its diagnosis must name it.
 
 import pytest
 
-from autograder.classroom import reference_sources
+from autograder.classroom import catalogue_cells
 from autograder.grading import AssignmentGrader, load_assignment
 
-ASSIGNMENTS = ("ps01_span", "ps02_attention")
+from conftest import ASSIGNMENTS
+
 SPECS = {assignment_id: load_assignment(assignment_id) for assignment_id in ASSIGNMENTS}
 
 
 @pytest.fixture(scope="module")
 def graders():
     return {assignment_id: AssignmentGrader(spec) for assignment_id, spec in SPECS.items()}
-
-
-def cells_for(spec, replacements):
-    sources = reference_sources(spec, frozenset(replacements))
-    sources.update(replacements)
-    return [(0, "import numpy as np")] + [(index + 1, source) for index, source in enumerate(sources.values())]
 
 
 def entries(kind):
@@ -35,14 +30,14 @@ def entries(kind):
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
 def test_reference_gets_full_marks(graders, assignment_id):
-    result = graders[assignment_id].grade_trusted_cells(cells_for(SPECS[assignment_id], {}))
+    result = graders[assignment_id].grade_trusted_cells(catalogue_cells(SPECS[assignment_id], {}))
     for function in result.functions:
         assert function.score == function.max_score, function.feedback()
 
 
 @pytest.mark.parametrize("assignment_id, entry", entries("alternatives"))
 def test_alternative_gets_full_marks(graders, assignment_id, entry):
-    result = graders[assignment_id].grade_trusted_cells(cells_for(SPECS[assignment_id], {entry.function: entry.source}))
+    result = graders[assignment_id].grade_trusted_cells(catalogue_cells(SPECS[assignment_id], {entry.function: entry.source}))
     function = result.function(entry.function)
     assert function.score == function.max_score, function.feedback()
     assert function.misconception is None
@@ -50,7 +45,7 @@ def test_alternative_gets_full_marks(graders, assignment_id, entry):
 
 @pytest.mark.parametrize("assignment_id, entry", entries("mistakes"))
 def test_mistake_loses_points_and_is_named(graders, assignment_id, entry):
-    result = graders[assignment_id].grade_trusted_cells(cells_for(SPECS[assignment_id], {entry.function: entry.source}))
+    result = graders[assignment_id].grade_trusted_cells(catalogue_cells(SPECS[assignment_id], {entry.function: entry.source}))
     function = result.function(entry.function)
     assert function.score < function.max_score, f"{entry.name} got full marks"
     others = [other.name for other in result.functions if other.name != entry.function and other.score < other.max_score]

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.classroom import StudentRecipe, reference_sources, write_submission
+from autograder.classroom import StudentRecipe, catalogue_cells, write_submission
 from autograder.grading import AssignmentGrader, load_assignment
 from autograder.spec import Case, FunctionSpec
 from solutions import ps02_attention as reference
@@ -33,11 +33,7 @@ def diagnose(function_name, source, case):
         build_cases=lambda: [case],
     )
     grader = AssignmentGrader(spec)
-    cells = [(0, "import numpy as np")]
-    sources = reference_sources(SPEC, frozenset([function_name]))
-    sources[function_name] = source
-    cells += [(index + 1, text) for index, text in enumerate(sources.values())]
-    return grader.grade_trusted_cells(cells).function(function_name)
+    return grader.grade_trusted_cells(catalogue_cells(SPEC, {function_name: source})).function(function_name)
 
 
 def last_row_masked_case():
@@ -137,10 +133,7 @@ def stable_softmax(scores, axis=-1, mask=None):
 
 def test_runtime_warning_keeps_full_marks():
     grader = AssignmentGrader(SPEC)
-    sources = reference_sources(SPEC)
-    sources["stable_softmax"] = WARNING_SOFTMAX
-    cells = [(0, "import numpy as np")] + [(index + 1, text) for index, text in enumerate(sources.values())]
-    result = grader.grade_trusted_cells(cells).function("stable_softmax")
+    result = grader.grade_trusted_cells(catalogue_cells(SPEC, {"stable_softmax": WARNING_SOFTMAX})).function("stable_softmax")
     assert result.score == result.max_score, result.feedback()
     assert any("warning" in note for note in result.advice)
 
@@ -148,10 +141,7 @@ def test_runtime_warning_keeps_full_marks():
 def test_correct_alternatives_get_no_misconception():
     grader = AssignmentGrader(SPEC)
     for entry in SPEC.alternatives:
-        sources = reference_sources(SPEC)
-        sources[entry.function] = entry.source
-        cells = [(0, "import numpy as np")] + [(index + 1, text) for index, text in enumerate(sources.values())]
-        result = grader.grade_trusted_cells(cells).function(entry.function)
+        result = grader.grade_trusted_cells(catalogue_cells(SPEC, {entry.function: entry.source})).function(entry.function)
         assert "misconception" not in result.feedback().lower(), entry.name
 
 

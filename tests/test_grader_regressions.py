@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.classroom import StudentRecipe, delete_test_cell, write_submission
+from autograder.classroom import StudentRecipe, catalogue_cells, write_submission
 from autograder.grading import AssignmentGrader, find_banned_usage, grade_student_folder, grader_for, load_assignment
 from autograder.sandbox import Limits, Sandbox
 
@@ -48,17 +48,12 @@ def test_ban_ignores_local_names():
 def test_huge_int_costs_one_function():
     spec = load_assignment("ps01_span")
     grader = AssignmentGrader(spec)
-    from autograder.classroom import reference_sources
-
-    # Other functions get a private copy of the reference span_coefficients.
-    sources = reference_sources(spec, frozenset(["span_coefficients"]))
-    sources["span_coefficients"] = (
+    huge = (
         "def span_coefficients(X, y):\n"
         "    X = np.asarray(X, dtype=float)\n"
         "    return np.zeros(X.shape[1]), 10**399\n"
     )
-    cells = [(0, "import numpy as np")] + [(index + 1, text) for index, text in enumerate(sources.values())]
-    result = grader.grade_trusted_cells(cells)
+    result = grader.grade_trusted_cells(catalogue_cells(spec, {"span_coefficients": huge}))
     assert result.function("span_coefficients").score == 0
     others = [function for function in result.functions if function.name != "span_coefficients"]
     assert all(function.score == function.max_score for function in others)

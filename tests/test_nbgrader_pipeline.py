@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from autograder.classroom import StudentRecipe, reference_sources, strip_metadata, write_submission
+from autograder.classroom import StudentRecipe, catalogue_cells, reference_sources, strip_metadata, write_submission
 from autograder.grading import AssignmentGrader, load_assignment
 from autograder.report import gradebook_scores
 
@@ -46,10 +46,7 @@ def small_class(spec):
 def expected_scores(spec, recipe):
     """Scores the engine gives the recipe's code, graded in this process."""
     grader = AssignmentGrader(spec)
-    sources = reference_sources(spec, frozenset(recipe.implementations))
-    sources.update(recipe.implementations)
-    cells = [(0, "import numpy as np")] + [(index + 1, source) for index, source in enumerate(sources.values())]
-    result = grader.grade_trusted_cells(cells)
+    result = grader.grade_trusted_cells(catalogue_cells(spec, recipe.implementations))
     return {function.name: function.score for function in result.functions}
 
 
@@ -163,4 +160,5 @@ def test_feedback_and_export_after_fast_grade(graded_course):
     html = (course / "feedback" / "mistake_a" / "ps02_attention" / f"{spec.notebook}.html").read_text()
     assert spec.mistakes[0].misconception.split(";")[0] in html or "Likely misconception" in html
     csv_text = (course / "grades.csv").read_text()
-    assert "mistake_a" in csv_text and "ps02_attention" in csv_text
+    assert "mistake_a" in csv_text
+    assert "ps02_attention" in csv_text
