@@ -157,10 +157,11 @@ def _run_release(arguments) -> int:
 
 def _run_summary(arguments) -> int:
     from .grading import load_assignment
-    from .release import spec_assignments, summarize_assignment
+    from .grading import assignment_ids
+    from .release import summarize_assignment
 
     notes, problems = [], []
-    for assignment_id in spec_assignments():
+    for assignment_id in assignment_ids():
         lines, noted, found = summarize_assignment(load_assignment(assignment_id), arguments.course)
         print("\n".join(lines) + "\n")
         notes.extend(noted)
@@ -191,9 +192,9 @@ def _run_leaks(arguments) -> int:
 def _run_adequacy(arguments) -> int:
     from .adequacy import check_adequacy
     from .grading import load_assignment
-    from .release import spec_assignments
+    from .grading import assignment_ids
 
-    specs = [load_assignment(assignment_id) for assignment_id in spec_assignments()]
+    specs = [load_assignment(assignment_id) for assignment_id in assignment_ids()]
     reports = check_adequacy(arguments.course, specs, validate=not arguments.no_validate)
     gaps = []
     for report in reports:
@@ -224,7 +225,8 @@ def _run_bundle(arguments) -> int:
 
 def _run_student_files(arguments) -> int:
     from .leaks import format_findings, load_secrets, scan_bytes
-    from .student_files import StudentFilesError, assignment_ids, build_student_files, compare_student_files, write_student_files
+    from .grading import assignment_ids
+    from .student_files import StudentFilesError, build_student_files, compare_student_files, write_student_files
 
     try:
         if arguments.check:

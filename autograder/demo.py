@@ -19,15 +19,17 @@ import time
 from .classroom import (
     StudentRecipe,
     answer_cell_to_markdown,
+    combine,
     delete_test_cell,
     duplicate_answer_cell,
+    reference_sources,
     strip_metadata,
     write_submission,
 )
-from .grading import load_assignment
+from .grading import assignment_ids, load_assignment
+from .release import tool_environment
 from .report import format_score_table, gradebook_scores
 
-ASSIGNMENTS = ("ps01_span", "ps02_attention")
 
 NOOP_ASSERTS = """import numpy as np
 # Try to make every visible assert pass.
@@ -95,7 +97,7 @@ def demo_class(spec) -> list:
         StudentRecipe(
             "s11",
             f"raises at import: the {last} cell calls an undefined helper before its def",
-            {last: "prepare_inputs()  # NameError: never defined\n\n" + _reference_source(spec, last)},
+            {last: "prepare_inputs()  # NameError: never defined\n\n" + reference_sources(spec)[last]},
             expected=broken_expected,
         )
     )
@@ -104,7 +106,7 @@ def demo_class(spec) -> list:
             "s12",
             f"damaged: renamed notebook, duplicated {names[0]} cell, {names[1]} cell turned into markdown, "
             f"test cell of {names[2]} deleted, endless loop at the end",
-            damage=_combine(duplicate_answer_cell(names[0]), answer_cell_to_markdown(names[1]), delete_test_cell(names[2])),
+            damage=combine(duplicate_answer_cell(names[0]), answer_cell_to_markdown(names[1]), delete_test_cell(names[2])),
             cells_after=[ENDLESS_LOOP],
             file_name=f"{spec.notebook}_final_v2.ipynb",
             expected={name: "full" for name in names},
@@ -113,27 +115,10 @@ def demo_class(spec) -> list:
     return recipes
 
 
-def _combine(*steps):
-    def damage(nb):
-        for step in steps:
-            step(nb)
-
-    return damage
-
-
-def _reference_source(spec, name: str) -> str:
-    from .classroom import reference_sources
-
-    return reference_sources(spec)[name]
-
-
 def _nbgrader(*arguments: str, course_root: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "nbgrader", *arguments]
     print("$ nbgrader " + " ".join(arguments), flush=True)
-    # nbgrader runs `alembic` by name when it creates the gradebook.
-    environment = dict(os.environ)
-    environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
-    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=environment)
+    completed = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=tool_environment())
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
     return completed
@@ -149,14 +134,15 @@ def run_demo(course_root: str = ".") -> int:
         if os.path.exists(os.path.join(course_root, name)):
             os.remove(os.path.join(course_root, name))
 
+    assignments = assignment_ids()
     failures = 0
     print("1. Regenerating release/ from source/ with nbgrader", flush=True)
-    for assignment_id in ASSIGNMENTS:
+    for assignment_id in assignments:
         failures += _nbgrader("generate_assignment", assignment_id, "--force", course_root=course_root).returncode != 0
 
     print("\n2. Writing the demo class into submitted/", flush=True)
     descriptions = {}
-    for assignment_id in ASSIGNMENTS:
+    for assignment_id in assignments:
         spec = load_assignment(assignment_id)
         for recipe in demo_class(spec):
             write_submission(course_root, spec, recipe)
@@ -164,16 +150,16 @@ def run_demo(course_root: str = ".") -> int:
         print(f"   {assignment_id}: {len(demo_class(spec))} students", flush=True)
 
     print("\n3. Autograding with nbgrader (student code runs in the sandbox)", flush=True)
-    for assignment_id in ASSIGNMENTS:
+    for assignment_id in assignments:
         failures += _nbgrader("autograde", assignment_id, "--force", course_root=course_root).returncode != 0
 
     print("\n4. Scores from the gradebook", flush=True)
-    for assignment_id in ASSIGNMENTS:
+    for assignment_id in assignments:
         spec = load_assignment(assignment_id)
         scores = gradebook_scores(course_root, assignment_id)
         print(format_score_table(course_root, spec, scores, descriptions))
 
-    fast_assignment = ASSIGNMENTS[-1]
+    fast_assignment = assignments[-1]
     print(f"5. Regrading {fast_assignment} with the fast path (no Jupyter kernel; a sandbox pool)", flush=True)
     before = gradebook_scores(course_root, fast_assignment)
     print(f"$ python -m autograder grade {fast_assignment} --force", flush=True)
@@ -193,7 +179,7 @@ def run_demo(course_root: str = ".") -> int:
     failures += after != before
 
     print("6. Feedback and export", flush=True)
-    for assignment_id in ASSIGNMENTS:
+    for assignment_id in assignments:
         failures += _nbgrader("generate_feedback", assignment_id, "--force", course_root=course_root).returncode != 0
     failures += _nbgrader("export", "--to", "grades.csv", course_root=course_root).returncode != 0
 

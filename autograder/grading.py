@@ -484,6 +484,18 @@ def load_assignment(assignment_id: str) -> AssignmentSpec:
     return module.SPEC
 
 
+def assignment_ids() -> list:
+    """Return the ids of the packages under ``assignments/`` that declare a SPEC, sorted."""
+    import pkgutil
+
+    package = importlib.import_module("assignments")
+    found = []
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg and hasattr(importlib.import_module(f"assignments.{module.name}"), "SPEC"):
+            found.append(module.name)
+    return sorted(found)
+
+
 _graders: dict = {}
 
 

@@ -324,11 +324,11 @@ def load_secrets(course_root=".", specs=None) -> Secrets:
     ``specs`` defaults to the SPEC of every package under ``assignments/``.
     """
     from .grading import load_assignment
-    from .release import spec_assignments
+    from .grading import assignment_ids
 
     course_root = Path(course_root).resolve()
     if specs is None:
-        specs = [load_assignment(assignment_id) for assignment_id in spec_assignments()]
+        specs = [load_assignment(assignment_id) for assignment_id in assignment_ids()]
     code, public = _source_notebook_secrets(course_root)
     code += _instructor_code(course_root, specs)
     public.update(normalize_line(line) for line in STUB_LINES)

@@ -292,19 +292,6 @@ def regenerate_release(course_root, scan=None) -> tuple:
 # -- summary ---------------------------------------------------------------------------
 
 
-def spec_assignments() -> list:
-    """Return the ids of the assignment packages under ``assignments/`` that declare a SPEC, sorted."""
-    import importlib
-    import pkgutil
-
-    package = importlib.import_module("assignments")
-    found = []
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.ispkg and hasattr(importlib.import_module(f"assignments.{module.name}"), "SPEC"):
-            found.append(module.name)
-    return sorted(found)
-
-
 def notebook_points(path: Path) -> dict:
     """Return {grade_id: points} of the graded test cells of a notebook."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .compare import Outcome, compare_outcomes
-from .grading import AssignmentGrader, load_assignment
+from .grading import AssignmentGrader, assignment_ids, load_assignment
 from .student_runtime import DATA_FORMAT, DATA_FILE_NAME, encode_outcome, encode_value
 from .submission import STUDENT_CHECK_MODULE
 
@@ -346,13 +346,6 @@ def build_student_files(assignment_id: str) -> dict:
     """Return {file name: text} of the student files of one assignment."""
     spec = load_assignment(assignment_id)
     return {MODULE_FILE_NAME: build_module_text(), DATA_FILE_NAME: render_data(build_data(spec))}
-
-
-def assignment_ids() -> list:
-    """Return the assignments that declare a SPEC, sorted."""
-    from .release import spec_assignments
-
-    return spec_assignments()
 
 
 def _same_data(committed, fresh, where: str) -> str:

@@ -30,7 +30,7 @@ from autograder.classroom import StudentRecipe, build_notebook
 from autograder.grading import load_assignment
 from autograder.student_files import FILE_NAMES
 
-from conftest import REPOSITORY
+from conftest import REPOSITORY, tool_environment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,8 +71,7 @@ def write_student_folder(folder: Path) -> tuple:
 
 def jupyter_environment(home: Path) -> dict:
     """Return an environment that keeps JupyterLab's settings, state and caches under ``home``."""
-    environment = dict(os.environ)
-    environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
+    environment = tool_environment()
     environment["HOME"] = str(home)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
                  "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):

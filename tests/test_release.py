@@ -12,7 +12,8 @@ import yaml
 
 from autograder.classroom import reference_sources
 from autograder.grading import load_assignment
-from autograder.release import compare_release, diff_notebooks, spec_assignments
+from autograder.grading import assignment_ids
+from autograder.release import compare_release, diff_notebooks
 
 from conftest import ASSIGNMENTS, REPOSITORY, tool_environment
 
@@ -134,7 +135,7 @@ def test_summary_lists_every_function():
 
 
 def test_spec_assignments_match_source():
-    assert spec_assignments() == sorted(ASSIGNMENTS)
+    assert assignment_ids() == sorted(ASSIGNMENTS)
     assert sorted(path.name for path in (REPOSITORY / "source").iterdir() if path.is_dir()) == sorted(ASSIGNMENTS)
 
 
