@@ -17,7 +17,7 @@ import shutil
 
 import nbformat
 
-from .submission import SubmissionError, find_notebook, read_cells
+from .submission import SubmissionError, cells_of_document, find_notebook, join_source, parse_document
 
 log = logging.getLogger("autograder.nbgrader")
 
@@ -183,15 +183,14 @@ def _restore_instructor_cells(nb, source, release) -> None:
 _instructor_notebooks: dict = {}
 
 
-def _parse_without_validation(raw: bytes):
-    """Parse notebook JSON into nbformat 4 nodes; a damaged notebook is repaired afterwards."""
-    document = json.loads(raw.decode("utf-8-sig"))
+def _notebook_without_validation(document: dict):
+    """Turn a parsed notebook into nbformat 4 nodes; a damaged notebook is repaired afterwards."""
     if document.get("nbformat") != 4:
         return nbformat.reads(json.dumps(document), as_version=4, capture_validation_error={})
     nb = nbformat.from_dict(document)
     for cell in nb.cells:
         if isinstance(cell.get("source"), list):
-            cell.source = "".join(cell.source)
+            cell.source = join_source(cell.source)
         cell.setdefault("metadata", nbformat.NotebookNode())
         if cell.get("cell_type") == "code":
             cell.setdefault("outputs", [])
@@ -199,7 +198,7 @@ def _parse_without_validation(raw: bytes):
     return nb
 
 
-def _instructor_notebook(path: str):
+def instructor_notebook(path: str):
     """Read a release or source notebook once per modification time."""
     key = (path, os.stat(path).st_mtime_ns)
     if key not in _instructor_notebooks:
@@ -213,15 +212,17 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
 
     spec = load_assignment(assignment_id)
     name = f"{spec.notebook}.ipynb"
-    release = _instructor_notebook(os.path.join(course_root, "release", assignment_id, name))
-    source = _instructor_notebook(os.path.join(course_root, "source", assignment_id, name))
+    release = instructor_notebook(os.path.join(course_root, "release", assignment_id, name))
+    source = instructor_notebook(os.path.join(course_root, "source", assignment_id, name))
     nb = None
     try:
         path, _ = find_notebook(folder, name)
         with open(path, "rb") as handle:
             raw = handle.read()
-        read_cells(raw, path)
-        nb = _parse_without_validation(raw)
+        # One JSON parse serves both the readability check and the conversion.
+        document = parse_document(raw, path)
+        cells_of_document(document, path)
+        nb = _notebook_without_validation(document)
     except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
         nb = None
     if nb is None:

@@ -48,8 +48,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from .grading import SubmissionResult, grader_for
 from .results import store_result
 from .sandbox import Limits, Sandbox
-from .feedback_notebook import apply_verdicts, repair_cells
-from .submission import SubmissionError, find_notebook, read_cells
+from .feedback_notebook import apply_verdicts, instructor_notebook, repair_cells
+from .submission import SubmissionError, find_notebook, join_source, read_cells
 
 log = logging.getLogger("autograder.nbgrader")
 
@@ -211,8 +211,8 @@ def _resources_for_staged_copies(original):
     """Wrap nbgrader's resource setup so a staged copy gets its submitted/ identity.
 
     nbgrader derives the student, assignment and notebook ids from the path
-    it reads, which must lie under ``submitted/``; a staged copy lies
-    elsewhere so that the student's folder is never changed.
+    it reads, which must lie under ``submitted/``.  A staged copy lies
+    elsewhere, so that the student's folder is never changed.
     """
 
     def init_single_notebook_resources(self, notebook_filename):
@@ -228,15 +228,12 @@ def _resources_for_staged_copies(original):
 def _normalise_cells(nb) -> None:
     """Give every cell text source, a metadata dict and no outputs.
 
-    Outputs are cleared anyway later in the pipeline; doing it first keeps a
-    notebook with malformed outputs or non-text sources from failing
+    Outputs are cleared later in the pipeline anyway.  Clearing them first
+    keeps a notebook with malformed outputs or non-text sources from failing
     nbgrader's validation between steps, so both grading paths agree.
     """
     for cell in nb.cells:
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(str(part) for part in source)
-        cell["source"] = source if isinstance(source, str) else str(source)
+        cell["source"] = join_source(cell.get("source", ""))
         if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = nbformat.NotebookNode()
         if cell.get("cell_type") == "code":
@@ -273,7 +270,7 @@ class GradeInSandbox(NbGraderPreprocessor):
             self.log.warning("%s/%s: not graded: %s", student_id, assignment_id, result.error)
 
         release_path = os.path.join(_course_root(), "release", assignment_id, f"{notebook_id}.ipynb")
-        repair_cells(nb, nbformat.read(release_path, as_version=4), grader.function_names, self.log)
+        repair_cells(nb, instructor_notebook(release_path), grader.function_names, self.log)
         return nb, resources
 
     @staticmethod

@@ -1,9 +1,9 @@
 """Declarations that an assignment package in ``assignments/`` fills in.
 
-The grading engine knows nothing about an assignment beyond these objects:
+The grading engine uses nothing about an assignment beyond these objects:
 which functions are graded, how their points split over case groups, which
 cases exercise them, and which known mistakes and correct alternatives the
-catalogue holds.
+catalogue contains.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class CatalogueEntry:
 
     ``source`` defines a function named exactly as the graded function, so it
     can be pasted into a notebook answer cell or executed into a namespace
-    that holds the other graded functions.
+    that contains the other graded functions.
     """
 
     function: str

@@ -48,7 +48,8 @@ class Submission:
     warnings: list = field(default_factory=list)
 
 
-def _join_source(source) -> str:
+def join_source(source) -> str:
+    """Return a cell's source as one string, however the notebook stored it."""
     if isinstance(source, list):
         return "".join(str(part) for part in source)
     return str(source) if source is not None else ""
@@ -76,13 +77,18 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
     if not candidates:
         raise SubmissionError(f"no notebook found: {expected_name} is missing from {folder}")
     raise SubmissionError(
-        f"{expected_name} is missing from {folder} and it holds several notebooks ({', '.join(candidates)}); "
+        f"{expected_name} is missing from {folder}, which contains several notebooks ({', '.join(candidates)}); "
         f"rename the one to grade to {expected_name}"
     )
 
 
 def read_cells(raw: bytes, path: str = "<notebook>") -> list:
     """Parse notebook JSON of any nbformat 4.x (or 3.x) into cells; raise SubmissionError."""
+    return cells_of_document(parse_document(raw, path), path)
+
+
+def parse_document(raw: bytes, path: str = "<notebook>") -> dict:
+    """Parse the JSON object of a notebook file; raise SubmissionError with the reason."""
     if not raw.strip():
         raise SubmissionError(f"{os.path.basename(path)} is empty")
     try:
@@ -97,7 +103,11 @@ def read_cells(raw: bytes, path: str = "<notebook>") -> list:
         ) from None
     if not isinstance(document, dict):
         raise SubmissionError(f"{os.path.basename(path)} is not a notebook: its JSON is not an object")
+    return document
 
+
+def cells_of_document(document: dict, path: str = "<notebook>") -> list:
+    """Return the cells of a parsed notebook; raise SubmissionError when it has none."""
     if isinstance(document.get("cells"), list):
         raw_cells = document["cells"]
     elif isinstance(document.get("worksheets"), list):
@@ -111,7 +121,7 @@ def read_cells(raw: bytes, path: str = "<notebook>") -> list:
         if not isinstance(raw_cell, dict):
             continue
         cell_type = str(raw_cell.get("cell_type", "code"))
-        source = _join_source(raw_cell.get("source", raw_cell.get("input", "")))
+        source = join_source(raw_cell.get("source", raw_cell.get("input", "")))
         metadata = raw_cell.get("metadata") if isinstance(raw_cell.get("metadata"), dict) else {}
         nbgrader = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
         grade_id = nbgrader.get("grade_id") if isinstance(nbgrader.get("grade_id"), str) else None
@@ -191,7 +201,7 @@ def plan_submission(cells: list, graded_names: set, released_sources: set) -> tu
                 )
             seen_answers.setdefault(cell.grade_id, cell.index)
         if cell.cell_type != "code":
-            # An answer cell turned into markdown still holds the student's code.
+            # An answer cell turned into markdown still contains the student's code.
             if _defines_any(source, graded_names):
                 warnings.append(f"cell {cell.index} is a {cell.cell_type} cell that defines a graded function; it was run as code")
                 code_cells.append((cell.index, source))

@@ -37,7 +37,8 @@ def test_value_message_has_numbers():
 def test_shape_checked_before_values():
     verdict = compare_values(np.zeros((3, 2)), np.zeros((2, 3)), 1e-10, 1e-12)
     assert verdict.problem == "shape"
-    assert "(3, 2)" in verdict.message and "(2, 3)" in verdict.message
+    assert "(3, 2)" in verdict.message
+    assert "(2, 3)" in verdict.message
 
 
 def test_float32_is_wrong_dtype():
