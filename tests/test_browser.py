@@ -189,6 +189,9 @@ def test_browser_shows_checks(jupyterlab):
             page.goto(jupyterlab["url"])
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=STARTUP_SECONDS * 1000)
 
+            # Run All acts on the active notebook, so focus it first: without this, the
+            # menu command was seen once to run nothing on a loaded machine.
+            page.locator(".jp-Notebook .jp-Cell").first.click()
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
 
