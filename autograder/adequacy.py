@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +114,7 @@ def failing_hidden_cases(grader: AssignmentGrader, code_cells: list, function: s
 
 
 def validate_notebooks(paths: list) -> dict:
-    """Run ``nbgrader validate`` on each notebook in parallel; return {path: (passed, output)}.
+    """Run ``nbgrader validate`` on each notebook in turn; return {path: (passed, output)}.
 
     Each run starts in an empty temporary folder, so no gradebook or course
     configuration is involved.
@@ -131,8 +130,9 @@ def validate_notebooks(paths: list) -> dict:
         return VALIDATE_SUCCESS in output, output[-3000:]
 
     # Two at a time: each run starts a Jupyter kernel that runs every hidden case.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(paths, pool.map(validate, paths)))
+    # One at a time: two kernels started together can pick the same free port
+    # (jupyter_client 8 chooses ports before binding them), which fails the run.
+    return {path: validate(path) for path in paths}
 
 
 def check_assignment(spec, course_root, validation: tuple = (True, "")) -> AssignmentReport:
