@@ -21,9 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from sqlalchemy import text
-
-from .grading import SubmissionResult, grade_student_folder, grader_for
+from .grading import SubmissionResult, grade_student_folder, grader_for, load_assignment
 from .results import load_record, store_result
 from .sandbox import Limits, Sandbox
 
@@ -163,34 +161,12 @@ class LocalPool:
 # -- the writer ------------------------------------------------------------------------------
 
 
-def _valid_timestamp(text: str) -> bool:
-    from nbgrader.utils import parse_utc
-
-    try:
-        parse_utc(text)
-    except Exception:  # dateutil raises ParserError, OverflowError or ValueError
-        return False
-    return True
-
-
 def _timestamp(folder: str) -> Optional[str]:
     path = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(path):
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read().strip() or None
     return None
-
-
-_UPDATE_GRADE = text(
-    "UPDATE grade SET auto_score = :score, needs_manual_grade = (manual_score IS NOT NULL) "
-    "WHERE notebook_id IN (SELECT id FROM submitted_notebook WHERE assignment_id = :submission) "
-    "AND cell_id IN (SELECT id FROM base_cell WHERE name = :cell)"
-)
-_UPDATE_COMMENT = text(
-    "UPDATE comment SET auto_comment = :comment "
-    "WHERE notebook_id IN (SELECT id FROM submitted_notebook WHERE assignment_id = :submission) "
-    "AND cell_id IN (SELECT id FROM base_cell WHERE name = :cell)"
-)
 
 
 def check_gradebook(course_root: str, assignment_id: str) -> None:
@@ -210,10 +186,12 @@ def check_gradebook(course_root: str, assignment_id: str) -> None:
 class GradebookWriter:
     """Stores results in the gradebook, the autograded folder and the records.
 
-    Gradebook rows are committed in batches.  A student's record, which
-    lets a later run skip the student, is written only after the commit
-    that contains its scores, so a crash never leaves a skipped student
-    ungraded.
+    Gradebook rows are written with SQL statements on nbgrader's own tables,
+    creating exactly the rows ``Gradebook.add_submission`` would, and
+    committed in batches: nbgrader's ORM methods commit once per call, which
+    cost more than grading.  A student's record, which lets a later run skip
+    the student, is written only after the commit that contains its scores,
+    so a crash never leaves a skipped student ungraded.
     """
 
     def __init__(self, course_root: str, assignment_id: str, commit_every: int = 25, commit_seconds: float = 2.0):
@@ -228,6 +206,9 @@ class GradebookWriter:
         self.gradebook = Gradebook(gradebook_url(course_root))
         self._uncommitted: list = []
         self._last_commit = time.monotonic()
+        self._layout = _AssignmentLayout(self.gradebook, assignment_id)
+        self._notebook = load_assignment(assignment_id).notebook
+        self._known_students: set = set()
 
     def close(self) -> None:
         try:
@@ -240,9 +221,18 @@ class GradebookWriter:
             from .feedback_notebook import write_autograded_notebook
 
             write_autograded_notebook(self.course_root, self.assignment_id, student_id, folder, result)
-        self._write_gradebook(student_id, folder, result)
+        try:
+            self._write_gradebook(student_id, folder, result)
+        except Exception:
+            # The rollback also drops the uncommitted rows of earlier students, so they are
+            # written again and only this student's rows are lost.
+            self.gradebook.db.rollback()
+            self._known_students.clear()
+            for pending_id, pending_folder, pending in self._uncommitted:
+                self._write_gradebook(pending_id, pending_folder, pending)
+            raise
         result.digest = digest
-        self._uncommitted.append(result)
+        self._uncommitted.append((student_id, folder, result))
         if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_seconds:
             self.flush()
 
@@ -251,41 +241,130 @@ class GradebookWriter:
         if not self._uncommitted:
             return
         self.gradebook.db.commit()
-        # Forget the committed rows, so the session does not grow with the class.
-        self.gradebook.db.expunge_all()
-        for result in self._uncommitted:
+        for _, _, result in self._uncommitted:
             store_result(self.course_root, result)
         self._uncommitted = []
         self._last_commit = time.monotonic()
 
     def _write_gradebook(self, student_id: str, folder: str, result: SubmissionResult) -> None:
-        import warnings
+        from nbgrader.api import Student, SubmittedAssignment
+        from sqlalchemy import insert, select, update
 
-        gradebook = self.gradebook
+        connection = self.gradebook.db.connection()
         timestamp = _timestamp(folder)
-        with warnings.catch_warnings():
-            # nbgrader 0.9.6 triggers SQLAlchemy autoflush warnings when it creates a submission.
-            warnings.simplefilter("ignore")
-            gradebook.update_or_create_student(student_id)
-            if timestamp and not _valid_timestamp(timestamp):
+        if timestamp:
+            parsed = _parse_timestamp(timestamp)
+            if parsed is None:
                 log.warning("%s/%s: ignoring invalid timestamp.txt (no valid date): %r", student_id, self.assignment_id, timestamp[:60])
-                timestamp = None
-            if timestamp:
-                submission = gradebook.update_or_create_submission(self.assignment_id, student_id, timestamp=timestamp)
-            else:
-                submission = gradebook.update_or_create_submission(self.assignment_id, student_id)
-        try:
-            # Plain UPDATE statements: the ORM would lazy-load every cell.
-            for function in result.functions:
-                gradebook.db.execute(
-                    _UPDATE_GRADE, {"score": function.score, "submission": submission.id, "cell": f"test_{function.name}"}
-                )
-                gradebook.db.execute(
-                    _UPDATE_COMMENT, {"comment": function.feedback(), "submission": submission.id, "cell": function.name}
-                )
-        except Exception:
-            gradebook.db.rollback()
-            raise
+            timestamp = parsed
+        if student_id not in self._known_students:
+            exists = connection.execute(select(Student.id).where(Student.id == student_id)).first()
+            if exists is None:
+                connection.execute(insert(Student), {"id": student_id})
+            self._known_students.add(student_id)
+        table = SubmittedAssignment.__table__
+        found = connection.execute(
+            select(table.c.id).where(table.c.assignment_id == self._layout.assignment, table.c.student_id == student_id)
+        ).first()
+        if found is None:
+            submission = self._layout.add_submission(connection, student_id, timestamp)
+        else:
+            submission = found[0]
+            if timestamp is not None:
+                connection.execute(update(table).where(table.c.id == submission).values(timestamp=timestamp))
+        self._layout.store_scores(connection, submission, self._notebook, result)
+
+
+def _parse_timestamp(text: str):
+    """Return the UTC time nbgrader would store for a timestamp.txt, or None when it is not a date."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except Exception:  # dateutil raises ParserError, OverflowError or ValueError
+        return None
+
+
+class _AssignmentLayout:
+    """The notebooks and graded cells of one assignment in the gradebook, read once.
+
+    ``add_submission`` creates the rows that nbgrader's
+    ``Gradebook.add_submission`` creates: a submitted notebook per notebook,
+    a grade per grade cell, a comment per solution cell, and both per task
+    cell, with the same defaults.
+    """
+
+    def __init__(self, gradebook, assignment_id: str):
+        assignment = gradebook.find_assignment(assignment_id)
+        self.assignment = assignment.id
+        # notebook name -> (notebook id, {grade cell name: id}, {comment cell name: id}, task cell ids)
+        self.notebooks = {}
+        for notebook in assignment.notebooks:
+            grades = {cell.name: cell.id for cell in notebook.grade_cells}
+            comments = {cell.name: cell.id for cell in notebook.solution_cells}
+            tasks = [cell.id for cell in notebook.task_cells]
+            self.notebooks[notebook.name] = (notebook.id, grades, comments, tasks)
+        gradebook.db.commit()
+
+    def add_submission(self, connection, student_id: str, timestamp) -> str:
+        from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook, new_uuid
+        from sqlalchemy import insert
+
+        submission = new_uuid()
+        connection.execute(
+            insert(SubmittedAssignment),
+            {"id": submission, "assignment_id": self.assignment, "student_id": student_id, "timestamp": timestamp},
+        )
+        for notebook, grades, comments, tasks in self.notebooks.values():
+            submitted = new_uuid()
+            connection.execute(insert(SubmittedNotebook), {"id": submitted, "assignment_id": submission, "notebook_id": notebook})
+            grade_cells = list(grades.values()) + tasks
+            comment_cells = list(comments.values()) + tasks
+            if grade_cells:
+                connection.execute(insert(Grade), [{"id": new_uuid(), "notebook_id": submitted, "cell_id": cell} for cell in grade_cells])
+            if comment_cells:
+                connection.execute(insert(Comment), [{"id": new_uuid(), "notebook_id": submitted, "cell_id": cell} for cell in comment_cells])
+        return submission
+
+    def store_scores(self, connection, submission: str, notebook_name: str, result: SubmissionResult) -> None:
+        """Set each function's score on its test cell and its feedback on its solution cell."""
+        from nbgrader.api import Comment, Grade, SubmittedNotebook
+        from sqlalchemy import bindparam, select, update
+
+        if notebook_name not in self.notebooks:
+            raise BatchError(
+                f"notebook {notebook_name!r} not found in the gradebook for this assignment; "
+                "run `nbgrader generate_assignment` again"
+            )
+        notebook, grades, comments, _ = self.notebooks[notebook_name]
+        table = SubmittedNotebook.__table__
+        submitted = connection.execute(
+            select(table.c.id).where(table.c.assignment_id == submission, table.c.notebook_id == notebook)
+        ).scalar_one()
+        scores = [
+            {"cell": grades[f"test_{function.name}"], "score": function.score}
+            for function in result.functions if f"test_{function.name}" in grades
+        ]
+        feedback = [
+            {"cell": comments[function.name], "comment": function.feedback()}
+            for function in result.functions if function.name in comments
+        ]
+        grade, comment = Grade.__table__, Comment.__table__
+        if scores:
+            # nbgrader's SaveAutoGrades: a grade needs manual grading only when it already has a manual score.
+            connection.execute(
+                update(grade)
+                .where(grade.c.notebook_id == submitted, grade.c.cell_id == bindparam("cell"))
+                .values(auto_score=bindparam("score"), needs_manual_grade=grade.c.manual_score.isnot(None)),
+                scores,
+            )
+        if feedback:
+            connection.execute(
+                update(comment)
+                .where(comment.c.notebook_id == submitted, comment.c.cell_id == bindparam("cell"))
+                .values(auto_comment=bindparam("comment")),
+                feedback,
+            )
 
 
 # -- progress -----------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ def store_result(course_root: str, result) -> str:
     path = record_path(course_root, result.assignment, result.student or "unknown")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
+    # json uses its C encoder only without indentation, so the record is one line.
+    text = json.dumps(result.to_json(), default=str)
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(result.to_json(), stream, indent=1, default=str)
+        stream.write(text)
     os.replace(temporary, path)
     return path
 

@@ -144,3 +144,45 @@ def test_nbgrader_autograde_finishes_after_kill(crash_course):
     for student in STUDENTS:
         assert not (autograded / student / ASSIGNMENT / ".autograde-incomplete").exists()
         assert (autograded / student / ASSIGNMENT / "span.ipynb").exists()
+
+
+def test_a_failed_gradebook_write_loses_only_that_student(crash_course):
+    """The writer rolls back a failed student's rows and keeps the pending rows of the others."""
+    from autograder.batch import GradebookWriter
+    from autograder.grading import grader_for
+
+    grader = grader_for(ASSIGNMENT, str(crash_course))
+    folder = crash_course / "submitted" / "a_first" / ASSIGNMENT
+    good = grader.zero_result("", "span.ipynb", "unreadable")
+
+    class Unwritable:
+        name = good.functions[0].name
+        score = 0.0
+
+        def feedback(self):
+            raise RuntimeError("cannot render this feedback")
+
+    writer = GradebookWriter(str(crash_course), ASSIGNMENT, commit_every=100, commit_seconds=1000)
+    for student in ("a_first", "b_hangs", "c_third"):
+        result = grader.zero_result(student, "span.ipynb", "unreadable")
+        result.functions[0].score = 1.0
+        if student == "b_hangs":
+            result.functions = [Unwritable()]
+            with pytest.raises(RuntimeError):
+                writer.write(student, str(folder), result, "digest", write_notebook=False)
+        else:
+            writer.write(student, str(folder), result, "digest", write_notebook=False)
+    writer.close()
+
+    students, _ = gradebook_rows(crash_course)
+    assert students == ["a_first", "c_third"]
+    with sqlite3.connect(crash_course / "gradebook.db") as connection:
+        scores = connection.execute(
+            "SELECT sa.student_id, g.auto_score FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id JOIN base_cell bc ON g.cell_id = bc.id "
+            "WHERE bc.name = ?",
+            (f"test_{good.functions[0].name}",),
+        ).fetchall()
+    assert sorted(scores) == [("a_first", 1.0), ("c_third", 1.0)]
+    records = crash_course / ".grading" / ASSIGNMENT
+    assert sorted(path.stem for path in records.glob("*.json")) == ["a_first", "c_third"]

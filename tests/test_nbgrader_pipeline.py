@@ -6,6 +6,7 @@ must store the scores the engine computes for the same code.
 """
 
 import filecmp
+import shutil
 import json
 import subprocess
 import sys
@@ -162,3 +163,52 @@ def test_feedback_and_export_after_fast_grade(graded_course):
     csv_text = (course / "grades.csv").read_text()
     assert "mistake_a" in csv_text
     assert "ps02_attention" in csv_text
+
+
+GRADEBOOK_ROWS = {
+    "student": "SELECT st.id, st.first_name, st.last_name, st.email, st.lms_user_id FROM student st "
+    "JOIN submitted_assignment sa ON sa.student_id = st.id JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+    "submitted_assignment": "SELECT sa.student_id, sa.timestamp, sa.extension FROM submitted_assignment sa "
+    "JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+    "submitted_notebook": "SELECT sa.student_id, nb.name, sn.flagged, sn.late_submission_penalty FROM submitted_notebook sn "
+    "JOIN submitted_assignment sa ON sn.assignment_id = sa.id JOIN notebook nb ON sn.notebook_id = nb.id "
+    "JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+    "grade": "SELECT sa.student_id, nb.name, bc.name, bc.type, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade "
+    "FROM grade g JOIN submitted_notebook sn ON g.notebook_id = sn.id JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+    "JOIN notebook nb ON sn.notebook_id = nb.id JOIN base_cell bc ON g.cell_id = bc.id "
+    "JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+    "comment": "SELECT sa.student_id, nb.name, bc.name, bc.type, c.auto_comment, c.manual_comment "
+    "FROM comment c JOIN submitted_notebook sn ON c.notebook_id = sn.id JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+    "JOIN notebook nb ON sn.notebook_id = nb.id JOIN base_cell bc ON c.cell_id = bc.id "
+    "JOIN assignment a ON sa.assignment_id = a.id WHERE a.name = ?",
+}
+
+
+def gradebook_rows(course, assignment_id) -> dict:
+    """Every gradebook row of an assignment's submissions, without the generated ids."""
+    import sqlite3
+
+    with sqlite3.connect(course / "gradebook.db") as connection:
+        return {table: sorted(connection.execute(query, (assignment_id,)).fetchall(), key=repr) for table, query in GRADEBOOK_ROWS.items()}
+
+
+def test_fast_grade_of_new_submissions_creates_nbgrader_rows(graded_course, tmp_path):
+    """Submissions the gradebook has never seen get the rows ``nbgrader autograde`` creates."""
+    course, recipes = graded_course
+    assignment_id = "ps02_attention"
+    fresh = tmp_path / "course"
+    fresh.mkdir()
+    shutil.copytree(REPOSITORY / "source", fresh / "source")
+    shutil.copy(REPOSITORY / "nbgrader_config.py", fresh / "nbgrader_config.py")
+    run_nbgrader(fresh, "generate_assignment", assignment_id, "--force")
+    shutil.copytree(course / "submitted", fresh / "submitted", ignore=shutil.ignore_patterns("ps01_*"))
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", assignment_id, "--workers", "2", "--no-progress"],
+        cwd=fresh, env=tool_environment(), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    expected = gradebook_rows(course, assignment_id)
+    found = gradebook_rows(fresh, assignment_id)
+    assert len(found["grade"]) == len(recipes[assignment_id]) * len(load_assignment(assignment_id).function_names)
+    for table in GRADEBOOK_ROWS:
+        assert found[table] == expected[table], table
