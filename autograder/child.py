@@ -1,14 +1,16 @@
 """The sandboxed student process: confine itself, run the cells, call the cases.
 
 A child is forked by the zygote, receives its job from the grader, and then,
-before any student code runs: leaves the network, changes its root directory
-to a private temporary folder, switches to an unprivileged user id of its own
-(when started as root), marks itself non-dumpable, sets resource limits and
-clears its environment.  It reports progress as frames on its socket; the
+before any student code runs: loses the ability to open sockets, changes its
+root directory to a private temporary folder, switches to an unprivileged
+user id of its own (when started as root), marks itself non-dumpable and
+sets resource limits.  It reports progress as frames on its socket; the
 grader enforces every time limit from outside by killing the process.
 
 Frame: 4-byte little-endian length, 1-byte kind, then a JSON header and, for
-results, an encoded value (see :mod:`autograder.wire`).
+results, an encoded value (see :mod:`autograder.wire`).  The child sends
+SETUP, one CELL_DONE per cell, LOADED, one CALL_RESULT per call and END, in
+that order, so each frame also marks the start of the next step.
 """
 
 from __future__ import annotations
@@ -27,14 +29,80 @@ from . import runner
 CLONE_NEWNET = 0x40000000
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 KIND_SETUP = b"P"
-KIND_CELL_START = b"S"
 KIND_CELL_DONE = b"D"
 KIND_LOADED = b"L"
-KIND_CALL_START = b"C"
 KIND_CALL_RESULT = b"R"
 KIND_END = b"E"
+
+# Set by the zygote before it forks, so each child inherits them instead of computing them.
+ZYGOTE_PID = 0
+MEMORY_BASE = 0
+# The cases, by call number, as (number, function, args, kwargs); the job names calls by number.
+CASES: dict = {}
+# The environment of student code, installed once in the zygote.
+CHILD_ENVIRONMENT = {"HOME": "/", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+# Architecture tag and the numbers of socket, socketpair and io_uring_setup (which can open sockets).
+_SYSCALLS = {
+    "x86_64": (0xC000003E, (41, 53, 425)),
+    "aarch64": (0xC00000B7, (198, 199, 425)),
+}
+
+
+def _socket_filter():
+    """Return a seccomp program that makes every way of opening a socket fail with EACCES, or None.
+
+    System calls of another ABI (32-bit or x32 calls on x86_64, which have
+    their own socket calls) fail the same way.
+    """
+    machine = os.uname().machine
+    if machine not in _SYSCALLS:
+        return None
+    arch, (socket_call, socketpair_call, io_uring_call) = _SYSCALLS[machine]
+    load, jump_equal, jump_greater_equal, ret = 0x20, 0x15, 0x35, 0x06
+    deny = 0x00050000 | 13  # SECCOMP_RET_ERRNO | EACCES
+    allow = 0x7FFF0000
+    program = [
+        (load, 0, 0, 4),  # the architecture
+        (jump_equal, 0, 6, arch),
+        (load, 0, 0, 0),  # the system call number
+        (jump_greater_equal, 4, 0, 0x40000000),
+        (jump_equal, 3, 0, socket_call),
+        (jump_equal, 2, 0, socketpair_call),
+        (jump_equal, 1, 0, io_uring_call),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    instructions = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
+    return _SockFprog(len(program), instructions), instructions
+
+
+_SOCKET_FILTER = _socket_filter()
+
+
+def deny_sockets() -> bool:
+    """Install the socket filter on this process; return False when the kernel refused it."""
+    if _SOCKET_FILTER is None:
+        return False
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SOCKET_FILTER[0]), 0, 0) == 0
 
 
 def pack_frame(kind: bytes, header: dict, payload: bytes = b"") -> bytes:
@@ -69,12 +137,14 @@ def confine(limits: dict) -> list:
     """Apply every confinement step possible here; return notes on the ones that failed."""
     notes = []
     devnull = os.open(os.devnull, os.O_RDWR)
-    memory_base = _vm_size_bytes()
+    libc = _libc
 
+    # A seccomp filter blocks the network, and every other socket, with one system call.
+    # A private network namespace is the fallback: it needs root and costs far more.
+    sockets_denied = deny_sockets()
     if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) != 0:
-            notes.append("could not remove network access (unshare failed)")
+        if not sockets_denied and libc.unshare(CLONE_NEWNET) != 0:
+            notes.append("could not remove network access (seccomp and unshare failed)")
         workdir = limits["workdir"]
         os.chroot(workdir)
         os.chdir("/")
@@ -84,9 +154,10 @@ def confine(limits: dict) -> list:
         os.setuid(uid)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     else:
-        libc = ctypes.CDLL(None, use_errno=True)
         os.chdir(limits["workdir"])
         notes.append(f"not running as root, so student code runs as uid {os.getuid()} without chroot")
+        if not sockets_denied:
+            notes.append("could not remove network access (seccomp failed)")
 
     # Changing user clears the parent-death signal, so it is set here, after the switch:
     # a grader killed mid-batch takes its zygote and this child with it.
@@ -100,14 +171,15 @@ def confine(limits: dict) -> list:
         except (ValueError, OSError):
             notes.append(f"could not set resource limit {which}")
 
-    limit(resource.RLIMIT_AS, memory_base + limits["memory_bytes"])
+    limit(resource.RLIMIT_AS, limits["memory_base"] + limits["memory_bytes"])
     limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
     limit(resource.RLIMIT_NPROC, limits["max_processes"])
     limit(resource.RLIMIT_FSIZE, limits["file_size_bytes"])
     limit(resource.RLIMIT_CORE, 0)
 
-    os.environ.clear()
-    os.environ.update({"HOME": "/", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"})
+    if os.environ != CHILD_ENVIRONMENT:
+        os.environ.clear()
+        os.environ.update(CHILD_ENVIRONMENT)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
@@ -123,7 +195,8 @@ def run_child(fd: int) -> None:
     (size,) = struct.unpack("<Q", _receive_exactly(sock, 8))
     job = pickle.loads(_receive_exactly(sock, size))  # sent by the grader, never by student code
 
-    job["limits"]["zygote_pid"] = int(os.environ.get("AUTOGRADER_ZYGOTE_PID", os.getppid()))
+    job["limits"]["zygote_pid"] = ZYGOTE_PID or os.getppid()
+    job["limits"]["memory_base"] = MEMORY_BASE or _vm_size_bytes()
     notes = confine(job["limits"])
     send(KIND_SETUP, {"notes": notes})
     runner.raise_recursion_floor()
@@ -133,16 +206,14 @@ def run_child(fd: int) -> None:
     sources = dict(cells)
 
     def report(event: str, index: int, error) -> None:
-        if event == "start":
-            send(KIND_CELL_START, {"cell": index})
-        else:
+        if event == "done":
             send(KIND_CELL_DONE, {"cell": index, "error": error})
 
     runner.execute_cells(cells, set(job["skip"]), namespace, report)
     send(KIND_LOADED, {})
 
-    for number, function_name, args, kwargs in job["calls"]:
-        send(KIND_CALL_START, {"call": number})
+    for number in job["calls"]:
+        _, function_name, args, kwargs = CASES[number]
         outcome = runner.call_case(namespace, function_name, args, kwargs, sources)
         payload = outcome.pop("payload", b"")
         send(KIND_CALL_RESULT, {"call": number, **outcome}, payload)

@@ -8,7 +8,6 @@ works on either.
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import logging
@@ -17,7 +16,7 @@ import shutil
 
 import nbformat
 
-from .submission import SubmissionError, cells_of_document, find_notebook, join_source, parse_document
+from .submission import SubmissionError, cells_of_document, defined_functions, find_notebook, join_source, parse_document
 
 log = logging.getLogger("autograder.nbgrader")
 
@@ -87,11 +86,7 @@ def _find_definition(nb, name: str):
     for index, cell in enumerate(nb.cells):
         if cell.get("metadata", {}).get("nbgrader"):
             continue
-        try:
-            tree = ast.parse(cell.source)
-        except (SyntaxError, ValueError):
-            continue
-        if any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body):
+        if name in defined_functions(cell.source):
             found = index
     return found
 
@@ -187,10 +182,17 @@ def _notebook_without_validation(document: dict):
     """Turn a parsed notebook into nbformat 4 nodes; a damaged notebook is repaired afterwards."""
     if document.get("nbformat") != 4:
         return nbformat.reads(json.dumps(document), as_version=4, capture_validation_error={})
+    # Outputs are replaced by the verdicts, so they are dropped before the conversion.
+    # Sources stored as lists of lines are joined first, which saves converting each line.
+    for cell in document.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        if isinstance(cell.get("source"), list):
+            cell["source"] = join_source(cell["source"])
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
     nb = nbformat.from_dict(document)
     for cell in nb.cells:
-        if isinstance(cell.get("source"), list):
-            cell.source = join_source(cell.source)
         cell.setdefault("metadata", nbformat.NotebookNode())
         if cell.get("cell_type") == "code":
             cell.setdefault("outputs", [])
@@ -239,9 +241,11 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
     os.makedirs(destination, exist_ok=True)
     target = os.path.join(destination, name)
     temporary = target + ".tmp"
+    # The notebook is valid by construction, and nbformat's validator would triple the cost.
+    # json.dumps, unlike json.dump, uses the C encoder.
+    text = json.dumps(nb, sort_keys=True, ensure_ascii=False)
     with open(temporary, "w", encoding="utf-8") as handle:
-        # The notebook is valid by construction; nbformat's validator would triple the cost.
-        json.dump(nb, handle, sort_keys=True, ensure_ascii=False)
+        handle.write(text)
     os.replace(temporary, target)
     timestamp = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(timestamp):

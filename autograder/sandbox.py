@@ -139,6 +139,9 @@ class Sandbox:
         os.chmod(self.base_directory, 0o711)
         self._zygote = None
         self._control = None
+        # The calls of the current run, and the calls the running zygote holds.
+        self._cases = []
+        self._zygote_cases = None
         self._warn_if_unprivileged()
 
     def _warn_if_unprivileged(self) -> None:
@@ -166,19 +169,27 @@ class Sandbox:
         )
         zygote_end.close()
         self._control = grader_end
+        self._zygote_cases = None
+
+    def _request_fork(self, child_end: socket.socket) -> bytes:
+        if self._zygote_cases is not self._cases:
+            cases = pickle.dumps(self._cases, protocol=pickle.HIGHEST_PROTOCOL)
+            self._control.sendall(b"c" + struct.pack("<Q", len(cases)) + cases)
+            child_protocol._receive_exactly(self._control, 1)
+            self._zygote_cases = self._cases
+        socket.send_fds(self._control, [b"f"], [child_end.fileno()])
+        return child_protocol._receive_exactly(self._control, 8)
 
     def _fork_child(self) -> tuple:
         if self._zygote is None or self._zygote.poll() is not None:
             self._start_zygote()
         grader_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socket.send_fds(self._control, [b"f"], [child_end.fileno()])
-            pid_bytes = child_protocol._receive_exactly(self._control, 8)
+            pid_bytes = self._request_fork(child_end)
         except (OSError, EOFError):
             # The zygote died (for example killed by the instructor); start a new one once.
             self._start_zygote()
-            socket.send_fds(self._control, [b"f"], [child_end.fileno()])
-            pid_bytes = child_protocol._receive_exactly(self._control, 8)
+            pid_bytes = self._request_fork(child_end)
         child_end.close()
         (pid,) = struct.unpack("<q", pid_bytes)
         return pid, grader_end
@@ -224,6 +235,8 @@ class Sandbox:
         """
         report = RunReport()
         started = time.monotonic()
+        # Passing the same list again saves sending the cases to the zygote.
+        self._cases = calls
         deadline = started + self.limits.submission_seconds
         skip: set = set()
         pending = list(calls)
@@ -257,15 +270,16 @@ class Sandbox:
         """Run one child until it ends; return True when nothing is left to retry.
 
         The child must send its frames in exactly the order the job implies:
-        setup, start and done for each cell, loaded, start and result for each
-        call, end.  Any other frame, such as one forged by student code, counts
-        as a crash of the step that was running.
+        setup, one done frame per cell, loaded, one result per call, end.  Each
+        frame starts the clock of the step after it.  Any other frame, such as
+        one forged by student code, counts as a crash of the step that was
+        running.
         """
         pid, sock = self._fork_child()
         job = {
             "cells": code_cells,
             "skip": sorted(skip),
-            "calls": pending,
+            "calls": [call[0] for call in pending],
             "limits": {
                 "workdir": workdir,
                 "uid": self.uid,
@@ -277,12 +291,9 @@ class Sandbox:
         }
         calls_by_number = {call[0]: call for call in pending}
         expected = [(child_protocol.KIND_SETUP, None)]
-        for index, _ in code_cells:
-            if index not in skip:
-                expected += [(child_protocol.KIND_CELL_START, index), (child_protocol.KIND_CELL_DONE, index)]
+        expected += [(child_protocol.KIND_CELL_DONE, index) for index, _ in code_cells if index not in skip]
         expected.append((child_protocol.KIND_LOADED, None))
-        for number, *_ in pending:
-            expected += [(child_protocol.KIND_CALL_START, number), (child_protocol.KIND_CALL_RESULT, number)]
+        expected += [(child_protocol.KIND_CALL_RESULT, number) for number, *_ in pending]
         expected.append((child_protocol.KIND_END, None))
 
         current_cell = None
@@ -294,7 +305,7 @@ class Sandbox:
         try:
             job_bytes = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
             sock.sendall(struct.pack("<Q", len(job_bytes)) + job_bytes)
-            for kind_expected, subject in expected:
+            for position, (kind_expected, subject) in enumerate(expected):
                 size_limit = result_limits.get(subject, DEFAULT_RESULT_BYTES) if kind_expected == child_protocol.KIND_CALL_RESULT else HEADER_FRAME_BYTES
                 kind, header, payload = self._receive_frame(sock, min(phase_deadline, deadline), size_limit, buffer)
                 if kind != kind_expected:
@@ -307,25 +318,26 @@ class Sandbox:
                         for note in notes[:10] if isinstance(notes, list) else []:
                             if str(note)[:300] not in report.notes:
                                 report.notes.append(str(note)[:300])
-                    elif kind == child_protocol.KIND_CELL_START:
-                        current_cell = subject
-                        phase_deadline = time.monotonic() + self.limits.cell_seconds
                     elif kind == child_protocol.KIND_CELL_DONE:
                         error = _clean_error(header.get("error"))
                         report.cells[subject] = CellReport(subject, "raised" if error else "ok", error=error)
-                        current_cell = None
-                        phase_deadline = deadline
-                    elif kind == child_protocol.KIND_CALL_START:
-                        current_call = subject
-                        call_started = time.monotonic()
-                        phase_deadline = call_started + self.limits.call_seconds
                     elif kind == child_protocol.KIND_CALL_RESULT:
                         report.outcomes[subject] = _outcome_from_frame(header, payload)
                         report.outcomes[subject].elapsed = time.monotonic() - call_started
-                        current_call = None
-                        phase_deadline = deadline
                 except (KeyError, TypeError, ValueError, AttributeError) as error:
                     raise _ChildGone(f"invalid frame header ({type(error).__name__})") from None
+                # The frame ends one step and starts the next one's clock.
+                current_cell = current_call = None
+                phase_deadline = deadline
+                if position + 1 < len(expected):
+                    next_kind, next_subject = expected[position + 1]
+                    if next_kind == child_protocol.KIND_CELL_DONE:
+                        current_cell = next_subject
+                        phase_deadline = time.monotonic() + self.limits.cell_seconds
+                    elif next_kind == child_protocol.KIND_CALL_RESULT:
+                        current_call = next_subject
+                        call_started = time.monotonic()
+                        phase_deadline = call_started + self.limits.call_seconds
             return True
         except socket.timeout:
             reason = "timed_out"

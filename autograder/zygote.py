@@ -6,15 +6,20 @@ no gradebook connection.  It imports the libraries that student code may
 use once, before any privilege is dropped, because a child confined to an
 empty root directory can no longer import anything new.
 
-Protocol on the control socket (file descriptor in ``argv[1]``): the grader
-sends one byte with one file descriptor attached, the child's end of a fresh
-socket pair; the zygote forks, and replies with the child's pid as 8 bytes.
-The child talks to the grader only through that socket pair.
+Protocol on the control socket (file descriptor in ``argv[1]``): to fork,
+the grader sends the byte ``f`` with one file descriptor attached, the
+child's end of a fresh socket pair; the zygote forks and replies with the
+child's pid as 8 bytes.  The child talks to the grader only through that
+socket pair.  To set the cases, the grader sends the byte ``c``, an 8-byte
+length and the pickled list of calls; the zygote replies with one byte.
+Children inherit the cases, so a job names its calls by number.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
 import signal
 import socket
 import struct
@@ -32,7 +37,6 @@ PRELOADED_MODULES = (
     "math", "cmath", "itertools", "functools", "collections", "collections.abc", "typing",
     "dataclasses", "warnings", "random", "statistics", "operator", "copy", "string", "re",
     "fractions", "decimal", "numbers", "time", "json", "textwrap", "pickle", "traceback",
-    "matplotlib", "matplotlib.pyplot", "IPython.core.display",
 )
 
 
@@ -44,7 +48,17 @@ def _preload() -> None:
             importlib.import_module(name)
         except ImportError:  # optional libraries: a missing one is simply unavailable to students
             pass
-    from . import child  # noqa: F401  (the child's entry point must be in memory before forking)
+    from . import child, inert
+
+    # Display libraries (matplotlib, IPython) get inert stand-ins instead (see autograder.inert).
+    inert.install()
+    child.ZYGOTE_PID = os.getpid()
+    child.MEMORY_BASE = child._vm_size_bytes()
+    os.environ.clear()
+    os.environ.update(child.CHILD_ENVIRONMENT)
+    # Objects loaded so far are never collected, so a child's garbage collector does not copy their pages.
+    gc.collect()
+    gc.freeze()
 
 
 PR_SET_PDEATHSIG = 1
@@ -60,6 +74,8 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def serve(control_fd: int) -> None:
+    from . import child
+
     control = socket.socket(fileno=control_fd)
     # Children are reaped automatically; the grader detects their end by EOF.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
@@ -70,16 +86,21 @@ def serve(control_fd: int) -> None:
             return
         if not message:
             return
+        if message == b"c":
+            for fd in fds:
+                os.close(fd)
+            (size,) = struct.unpack("<Q", child._receive_exactly(control, 8))
+            calls = pickle.loads(child._receive_exactly(control, size))  # sent by the grader
+            child.CASES = {call[0]: call for call in calls}
+            gc.freeze()
+            control.sendall(b"c")
+            continue
         child_end = fds[0]
-        zygote_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
             control.close()
-            os.environ["AUTOGRADER_ZYGOTE_PID"] = str(zygote_pid)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            from .child import run_child
-
-            run_child(child_end)
+            child.run_child(child_end)
             os._exit(0)
         os.close(child_end)
         control.sendall(struct.pack("<q", pid))

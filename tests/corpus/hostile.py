@@ -263,26 +263,23 @@ NESTED_PAYLOAD = cell(
 def forge_results(function: str, honest_name: str) -> str:
     """Return a cell that sends the grader results of ``honest_name`` for every call of ``function``.
 
-    It finds the job (the calls to make) with ``gc`` and the result socket by
-    file descriptor, and frames the results with the student process's own
-    reporting code, so they look exactly like genuine ones.
+    It reads the cases from the student process's own memory, finds the
+    result socket by file descriptor, and frames the results with the
+    process's reporting code, so they look exactly like genuine ones.
     """
     return cell(
         f"""
         import copy
-        import gc
         import sys
         runner = sys.modules["autograder.runner"]
         child = sys.modules["autograder.child"]
-        job = next(item for item in gc.get_objects() if isinstance(item, dict) and "calls" in item and "limits" in item)
         sock = result_socket()
         forged = 0
-        for number, name, args, kwargs in job["calls"]:
+        for number, name, args, kwargs in child.CASES.values():
             if name != "{function}":
                 continue
             outcome = runner.call_case({{name: {honest_name}}}, name, copy.deepcopy(args), copy.deepcopy(kwargs), {{}})
             payload = outcome.pop("payload", b"")
-            sock.sendall(child.pack_frame(child.KIND_CALL_START, {{"call": number}}))
             sock.sendall(child.pack_frame(child.KIND_CALL_RESULT, {{"call": number, **outcome}}, payload))
             forged += 1
         sock.sendall(child.pack_frame(child.KIND_SETUP, {{"notes": [f"forged {{forged}} results"]}}))
