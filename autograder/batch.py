@@ -1,11 +1,11 @@
 """Fast batch grading: ``python -m autograder grade ASSIGNMENT``.
 
-Submissions are graded in parallel by a pool of pre-started sandboxes (one
-zygote per worker thread, each forking a fresh child per submission), so no
-Jupyter kernel starts.  One writer, the calling thread, stores every result:
-the nbgrader gradebook (scores and comments, one transaction per student),
-the autograded notebook that ``nbgrader generate_feedback`` reads, and the
-grading record.  A student whose record matches the current submission is
+Submissions are graded in parallel by worker processes, each with a
+pre-started sandbox (one zygote forking a fresh child per submission), so no
+Jupyter kernel starts.  Workers write the autograded notebooks that
+``nbgrader generate_feedback`` reads.  One writer, the calling process,
+stores the nbgrader gradebook rows (scores and comments, committed in
+batches) and the grading records.  A student whose record matches the current submission is
 skipped, so a batch killed part-way finishes when run again.
 """
 
@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from .gradebook import GradebookError, GradebookRows, check_gradebook, parse_timestamp
 from .grading import SubmissionResult, grade_student_folder, grader_for, load_assignment
 from .results import load_record, store_result
 from .sandbox import Limits, Sandbox
@@ -161,7 +162,7 @@ class LocalPool:
 # -- the writer ------------------------------------------------------------------------------
 
 
-def _timestamp(folder: str) -> Optional[str]:
+def _read_timestamp(folder: str) -> Optional[str]:
     path = os.path.join(folder, "timestamp.txt")
     if os.path.isfile(path):
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -169,70 +170,50 @@ def _timestamp(folder: str) -> Optional[str]:
     return None
 
 
-def check_gradebook(course_root: str, assignment_id: str) -> None:
-    """Raise BatchError unless the gradebook contains the assignment (a cheap, early check)."""
-    import sqlite3
-
-    path = os.path.join(course_root, "gradebook.db")
-    hint = f"run `nbgrader generate_assignment {assignment_id}` first"
-    if not os.path.isfile(path):
-        raise BatchError(f"no gradebook at {path}; {hint}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        found = connection.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment_id,)).fetchone()
-    if found is None:
-        raise BatchError(f"assignment {assignment_id!r} is not in the gradebook; {hint}")
-
-
 class GradebookWriter:
     """Stores results in the gradebook, the autograded folder and the records.
 
-    Gradebook rows are written with SQL statements on nbgrader's own tables,
-    creating exactly the rows ``Gradebook.add_submission`` would, and
-    committed in batches: nbgrader's ORM methods commit once per call, which
-    cost more than grading.  A student's record, which lets a later run skip
-    the student, is written only after the commit that contains its scores,
-    so a crash never leaves a skipped student ungraded.
+    Gradebook rows (see :mod:`autograder.gradebook`) are committed in
+    batches.  A student's record, which lets a later run skip the student,
+    is written only after the commit that contains its scores, so a crash
+    never leaves a skipped student ungraded.
     """
 
     def __init__(self, course_root: str, assignment_id: str, commit_every: int = 25, commit_seconds: float = 2.0):
-        from nbgrader.api import Gradebook
-
-        from .report import gradebook_url
-
         self.course_root = course_root
         self.assignment_id = assignment_id
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
-        self.gradebook = Gradebook(gradebook_url(course_root))
+        try:
+            self.rows = GradebookRows(course_root, assignment_id, load_assignment(assignment_id).notebook)
+        except GradebookError as error:
+            raise BatchError(str(error)) from None
         self._uncommitted: list = []
         self._last_commit = time.monotonic()
-        self._layout = _AssignmentLayout(self.gradebook, assignment_id)
-        self._notebook = load_assignment(assignment_id).notebook
-        self._known_students: set = set()
 
     def close(self) -> None:
         try:
             self.flush()
         finally:
-            self.gradebook.close()
+            self.rows.close()
 
     def write(self, student_id: str, folder: str, result: SubmissionResult, digest: str, write_notebook: bool = True) -> None:
         if write_notebook:
             from .feedback_notebook import write_autograded_notebook
 
             write_autograded_notebook(self.course_root, self.assignment_id, student_id, folder, result)
+        timestamp = self._timestamp(student_id, folder)
         try:
-            self._write_gradebook(student_id, folder, result)
+            self.rows.write(student_id, timestamp, result)
         except Exception:
             # The rollback also drops the uncommitted rows of earlier students, so they are
             # written again and only this student's rows are lost.
-            self.gradebook.db.rollback()
-            self._known_students.clear()
-            for pending_id, pending_folder, pending in self._uncommitted:
-                self._write_gradebook(pending_id, pending_folder, pending)
+            self.rows.rollback()
+            for pending_id, pending_timestamp, pending in self._uncommitted:
+                self.rows.write(pending_id, pending_timestamp, pending)
             raise
         result.digest = digest
-        self._uncommitted.append((student_id, folder, result))
+        self._uncommitted.append((student_id, timestamp, result))
         if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_seconds:
             self.flush()
 
@@ -240,131 +221,20 @@ class GradebookWriter:
         """Commit the pending gradebook rows, then store their records."""
         if not self._uncommitted:
             return
-        self.gradebook.db.commit()
+        self.rows.commit()
         for _, _, result in self._uncommitted:
             store_result(self.course_root, result)
         self._uncommitted = []
         self._last_commit = time.monotonic()
 
-    def _write_gradebook(self, student_id: str, folder: str, result: SubmissionResult) -> None:
-        from nbgrader.api import Student, SubmittedAssignment
-        from sqlalchemy import insert, select, update
-
-        connection = self.gradebook.db.connection()
-        timestamp = _timestamp(folder)
-        if timestamp:
-            parsed = _parse_timestamp(timestamp)
-            if parsed is None:
-                log.warning("%s/%s: ignoring invalid timestamp.txt (no valid date): %r", student_id, self.assignment_id, timestamp[:60])
-            timestamp = parsed
-        if student_id not in self._known_students:
-            exists = connection.execute(select(Student.id).where(Student.id == student_id)).first()
-            if exists is None:
-                connection.execute(insert(Student), {"id": student_id})
-            self._known_students.add(student_id)
-        table = SubmittedAssignment.__table__
-        found = connection.execute(
-            select(table.c.id).where(table.c.assignment_id == self._layout.assignment, table.c.student_id == student_id)
-        ).first()
-        if found is None:
-            submission = self._layout.add_submission(connection, student_id, timestamp)
-        else:
-            submission = found[0]
-            if timestamp is not None:
-                connection.execute(update(table).where(table.c.id == submission).values(timestamp=timestamp))
-        self._layout.store_scores(connection, submission, self._notebook, result)
-
-
-def _parse_timestamp(text: str):
-    """Return the UTC time nbgrader would store for a timestamp.txt, or None when it is not a date."""
-    from nbgrader.utils import parse_utc
-
-    try:
-        return parse_utc(text)
-    except Exception:  # dateutil raises ParserError, OverflowError or ValueError
-        return None
-
-
-class _AssignmentLayout:
-    """The notebooks and graded cells of one assignment in the gradebook, read once.
-
-    ``add_submission`` creates the rows that nbgrader's
-    ``Gradebook.add_submission`` creates: a submitted notebook per notebook,
-    a grade per grade cell, a comment per solution cell, and both per task
-    cell, with the same defaults.
-    """
-
-    def __init__(self, gradebook, assignment_id: str):
-        assignment = gradebook.find_assignment(assignment_id)
-        self.assignment = assignment.id
-        # notebook name -> (notebook id, {grade cell name: id}, {comment cell name: id}, task cell ids)
-        self.notebooks = {}
-        for notebook in assignment.notebooks:
-            grades = {cell.name: cell.id for cell in notebook.grade_cells}
-            comments = {cell.name: cell.id for cell in notebook.solution_cells}
-            tasks = [cell.id for cell in notebook.task_cells]
-            self.notebooks[notebook.name] = (notebook.id, grades, comments, tasks)
-        gradebook.db.commit()
-
-    def add_submission(self, connection, student_id: str, timestamp) -> str:
-        from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook, new_uuid
-        from sqlalchemy import insert
-
-        submission = new_uuid()
-        connection.execute(
-            insert(SubmittedAssignment),
-            {"id": submission, "assignment_id": self.assignment, "student_id": student_id, "timestamp": timestamp},
-        )
-        for notebook, grades, comments, tasks in self.notebooks.values():
-            submitted = new_uuid()
-            connection.execute(insert(SubmittedNotebook), {"id": submitted, "assignment_id": submission, "notebook_id": notebook})
-            grade_cells = list(grades.values()) + tasks
-            comment_cells = list(comments.values()) + tasks
-            if grade_cells:
-                connection.execute(insert(Grade), [{"id": new_uuid(), "notebook_id": submitted, "cell_id": cell} for cell in grade_cells])
-            if comment_cells:
-                connection.execute(insert(Comment), [{"id": new_uuid(), "notebook_id": submitted, "cell_id": cell} for cell in comment_cells])
-        return submission
-
-    def store_scores(self, connection, submission: str, notebook_name: str, result: SubmissionResult) -> None:
-        """Set each function's score on its test cell and its feedback on its solution cell."""
-        from nbgrader.api import Comment, Grade, SubmittedNotebook
-        from sqlalchemy import bindparam, select, update
-
-        if notebook_name not in self.notebooks:
-            raise BatchError(
-                f"notebook {notebook_name!r} not found in the gradebook for this assignment; "
-                "run `nbgrader generate_assignment` again"
-            )
-        notebook, grades, comments, _ = self.notebooks[notebook_name]
-        table = SubmittedNotebook.__table__
-        submitted = connection.execute(
-            select(table.c.id).where(table.c.assignment_id == submission, table.c.notebook_id == notebook)
-        ).scalar_one()
-        scores = [
-            {"cell": grades[f"test_{function.name}"], "score": function.score}
-            for function in result.functions if f"test_{function.name}" in grades
-        ]
-        feedback = [
-            {"cell": comments[function.name], "comment": function.feedback()}
-            for function in result.functions if function.name in comments
-        ]
-        grade, comment = Grade.__table__, Comment.__table__
-        if scores:
-            # nbgrader's SaveAutoGrades: a grade needs manual grading only when it already has a manual score.
-            connection.execute(
-                update(grade)
-                .where(grade.c.notebook_id == submitted, grade.c.cell_id == bindparam("cell"))
-                .values(auto_score=bindparam("score"), needs_manual_grade=grade.c.manual_score.isnot(None)),
-                scores,
-            )
-        if feedback:
-            connection.execute(
-                update(comment)
-                .where(comment.c.notebook_id == submitted, comment.c.cell_id == bindparam("cell"))
-                .values(auto_comment=bindparam("comment")),
-                feedback,
-            )
+    def _timestamp(self, student_id: str, folder: str):
+        text = _read_timestamp(folder)
+        if not text:
+            return None
+        parsed = parse_timestamp(text)
+        if parsed is None:
+            log.warning("%s/%s: ignoring invalid timestamp.txt (no valid date): %r", student_id, self.assignment_id, text[:60])
+        return parsed
 
 
 # -- progress -----------------------------------------------------------------------------------
@@ -443,7 +313,10 @@ def grade_batch(
     except KeyError as error:
         raise BatchError(str(error.args[0])) from None
     folders = submission_folders(course_root, assignment_id, students)
-    check_gradebook(course_root, assignment_id)
+    try:
+        check_gradebook(course_root, assignment_id)
+    except GradebookError as error:
+        raise BatchError(str(error)) from None
     summary = BatchSummary()
 
     jobs = []
@@ -468,7 +341,7 @@ def grade_batch(
     writes_notebooks = getattr(pool, "writes_notebooks", False)
     try:
         results = pool.grade(course_root, assignment_id, jobs)
-        # The workers start while the gradebook (and nbgrader's imports) load here.
+        # The workers start while the gradebook opens here.
         writer = GradebookWriter(course_root, assignment_id)
         for (student_id, folder), future in results:
             try:

@@ -3,7 +3,10 @@
 Both grading paths produce it: nbgrader's own pipeline (through the
 preprocessors in :mod:`autograder.nbgrader_plugin`) and the fast batch
 command, which writes it directly so that ``nbgrader generate_feedback``
-works on either.
+works on either.  The functions here work on plain notebook dicts and on
+nbformat's ``NotebookNode`` alike, so the batch workers never import
+nbformat: with jsonschema, its import took about 1 s on a 2-core test
+machine.
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ import logging
 import os
 import shutil
 
-import nbformat
-
 from .submission import SubmissionError, cells_of_document, defined_functions, find_notebook, join_source, parse_document
 
 log = logging.getLogger("autograder.nbgrader")
+
+
+def _nbgrader_metadata(cell) -> dict:
+    metadata = cell.get("metadata")
+    found = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _grade_id(cell):
+    return _nbgrader_metadata(cell).get("grade_id")
 
 
 def repair_cells(nb, release, function_names: tuple, logger=log) -> None:
@@ -31,35 +42,35 @@ def repair_cells(nb, release, function_names: tuple, logger=log) -> None:
     Missing cells are added back by nbgrader's ``OverwriteCells``.
     """
     canonical = {}
-    for cell in release.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    for cell in release["cells"]:
+        grade_id = _grade_id(cell)
         if grade_id:
-            canonical[grade_id] = (cell.cell_type, copy.deepcopy(cell.metadata["nbgrader"]), cell.source)
+            canonical[grade_id] = (cell["cell_type"], cell["metadata"]["nbgrader"], cell["source"])
 
     seen = set()
-    for index, cell in enumerate(nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    for index, cell in enumerate(nb["cells"]):
+        grade_id = _grade_id(cell)
         if grade_id is None:
             cell.get("metadata", {}).pop("nbgrader", None)
             continue
         if grade_id not in canonical or grade_id in seen:
             if grade_id in seen:
                 logger.warning("Cell %d repeats grade id %r; only the first keeps its nbgrader metadata", index, grade_id)
-            del cell.metadata["nbgrader"]
+            del cell["metadata"]["nbgrader"]
             continue
         seen.add(grade_id)
         cell_type, metadata, _ = canonical[grade_id]
-        cell.metadata["nbgrader"] = copy.deepcopy(metadata)
-        if cell.cell_type != cell_type:
+        cell["metadata"]["nbgrader"] = copy.deepcopy(metadata)
+        if cell["cell_type"] != cell_type:
             _set_cell_type(cell, cell_type)
 
     for name in function_names:
         if name in canonical and name not in seen:
             index = _find_definition(nb, name)
             if index is not None:
-                cell = nb.cells[index]
-                cell.metadata["nbgrader"] = copy.deepcopy(canonical[name][1])
-                if cell.cell_type != "code":
+                cell = nb["cells"][index]
+                cell["metadata"]["nbgrader"] = copy.deepcopy(canonical[name][1])
+                if cell["cell_type"] != "code":
                     _set_cell_type(cell, "code")
                 seen.add(name)
                 logger.warning("Answer cell for %s had no nbgrader metadata; found it by its definition in cell %d", name, index)
@@ -67,15 +78,16 @@ def repair_cells(nb, release, function_names: tuple, logger=log) -> None:
         if test_id in canonical and test_id not in seen:
             index = _find_test_cell(nb, name, canonical[test_id][2])
             if index is not None:
-                nb.cells[index].metadata["nbgrader"] = copy.deepcopy(canonical[test_id][1])
+                cell = nb["cells"][index]
+                cell["metadata"]["nbgrader"] = copy.deepcopy(canonical[test_id][1])
                 seen.add(test_id)
 
 
 def _set_cell_type(cell, cell_type: str) -> None:
-    cell.cell_type = cell_type
+    cell["cell_type"] = cell_type
     if cell_type == "code":
-        cell.outputs = []
-        cell.execution_count = None
+        cell["outputs"] = []
+        cell["execution_count"] = None
     else:
         cell.pop("outputs", None)
         cell.pop("execution_count", None)
@@ -83,19 +95,19 @@ def _set_cell_type(cell, cell_type: str) -> None:
 
 def _find_definition(nb, name: str):
     found = None
-    for index, cell in enumerate(nb.cells):
-        if cell.get("metadata", {}).get("nbgrader"):
+    for index, cell in enumerate(nb["cells"]):
+        if _nbgrader_metadata(cell):
             continue
-        if name in defined_functions(cell.source):
+        if name in defined_functions(cell["source"]):
             found = index
     return found
 
 
 def _find_test_cell(nb, name: str, released_source: str):
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or cell.get("metadata", {}).get("nbgrader"):
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code" or _nbgrader_metadata(cell):
             continue
-        if cell.source.strip() == released_source.strip():
+        if cell["source"].strip() == released_source.strip():
             return index
     return None
 
@@ -105,25 +117,27 @@ def apply_verdicts(nb, result) -> None:
 
     nbgrader's ``SaveAutoGrades`` reads a test cell's score from its first
     ``execute_result``, so the number written here is the score it stores.
+    The outputs have the mapping type of the notebook, because nbgrader
+    reads them as attributes.
     """
+    node = type(nb)
     by_test_id = {f"test_{function.name}": function for function in result.functions}
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type != "code" or grade_id not in by_test_id:
+    for cell in nb["cells"]:
+        grade_id = _grade_id(cell)
+        if cell["cell_type"] != "code" or grade_id not in by_test_id:
             continue
         function = by_test_id[grade_id]
         text = function.feedback()
         if result.error:
             text = f"This notebook could not be graded: {result.error}\n" + text
-        # Plain nodes: nbformat's output constructors validate each one, which costs more than grading.
-        cell.outputs = [
-            nbformat.NotebookNode(output_type="stream", name="stdout", text=text + "\n"),
-            nbformat.NotebookNode(
-                output_type="execute_result", data=nbformat.NotebookNode({"text/plain": f"{function.score:g}"}),
-                metadata=nbformat.NotebookNode(), execution_count=1,
+        cell["outputs"] = [
+            node(output_type="stream", name="stdout", text=text + "\n"),
+            node(
+                output_type="execute_result", data=node({"text/plain": f"{function.score:g}"}),
+                metadata=node(), execution_count=1,
             ),
         ]
-        cell.execution_count = 1
+        cell["execution_count"] = 1
 
 
 def _restore_instructor_cells(nb, source, release) -> None:
@@ -135,76 +149,79 @@ def _restore_instructor_cells(nb, source, release) -> None:
     cell before it.  Answer and other cells come back from the released
     notebook, never from ``source/``, so no solution reaches the feedback.
     """
-    released = {
-        cell.metadata["nbgrader"]["grade_id"]: cell
-        for cell in release.cells
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    }
+    released = {_grade_id(cell): cell for cell in release["cells"] if _grade_id(cell)}
     source_cells = {}
-    for cell in source.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    for cell in source["cells"]:
+        grade_id = _grade_id(cell)
         if not grade_id:
             continue
-        is_test = cell.metadata["nbgrader"].get("grade") and not cell.metadata["nbgrader"].get("solution")
+        metadata = cell["metadata"]["nbgrader"]
+        is_test = metadata.get("grade") and not metadata.get("solution")
         source_cells[grade_id] = cell if is_test or grade_id not in released else released[grade_id]
     present = set()
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    for cell in nb["cells"]:
+        grade_id = _grade_id(cell)
         if grade_id in source_cells:
             present.add(grade_id)
             original = source_cells[grade_id]
-            if original.metadata["nbgrader"].get("locked") or original.metadata["nbgrader"].get("grade"):
-                cell.source = original.source
-                if cell.cell_type != original.cell_type:
-                    _set_cell_type(cell, original.cell_type)
+            if original["metadata"]["nbgrader"].get("locked") or original["metadata"]["nbgrader"].get("grade"):
+                cell["source"] = original["source"]
+                if cell["cell_type"] != original["cell_type"]:
+                    _set_cell_type(cell, original["cell_type"])
     order = list(source_cells)
     for position, grade_id in enumerate(order):
         if grade_id in present:
             continue
-        insert_at = len(nb.cells)
+        insert_at = len(nb["cells"])
         for previous in reversed(order[:position]):
-            index = next((i for i, cell in enumerate(nb.cells) if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == previous), None)
+            index = next((i for i, cell in enumerate(nb["cells"]) if _grade_id(cell) == previous), None)
             if index is not None:
                 insert_at = index + 1
                 break
         added = copy.deepcopy(source_cells[grade_id])
-        if added.cell_type == "code":
-            added.outputs = []
-            added.execution_count = None
-        nb.cells.insert(insert_at, added)
+        if added["cell_type"] == "code":
+            added["outputs"] = []
+            added["execution_count"] = None
+        nb["cells"].insert(insert_at, added)
         present.add(grade_id)
 
 
 _instructor_notebooks: dict = {}
 
 
-def _notebook_without_validation(document: dict):
-    """Turn a parsed notebook into nbformat 4 nodes; a damaged notebook is repaired afterwards."""
+def _plain_notebook(document: dict) -> dict:
+    """Return a parsed notebook as nbformat 4 dicts, with every cell's source as one string.
+
+    A damaged notebook is repaired afterwards, so nothing is validated here.
+    nbformat is imported only for the rare nbformat 3 file.
+    """
     if document.get("nbformat") != 4:
-        return nbformat.reads(json.dumps(document), as_version=4, capture_validation_error={})
-    # Outputs are replaced by the verdicts, so they are dropped before the conversion.
-    # Sources stored as lists of lines are joined first, which saves converting each line.
-    for cell in document.get("cells", []):
-        if not isinstance(cell, dict):
-            continue
-        if isinstance(cell.get("source"), list):
-            cell["source"] = join_source(cell["source"])
-        if cell.get("cell_type") == "code":
+        import nbformat
+
+        converted = json.loads(json.dumps(nbformat.reads(json.dumps(document), as_version=4, capture_validation_error={})))
+        return _plain_notebook(converted)
+    cells = document.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
+        raise ValueError("the notebook's cells are not a list of objects")
+    document.setdefault("metadata", {})
+    for cell in cells:
+        cell["source"] = join_source(cell.get("source", ""))
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+        cell.setdefault("cell_type", "code")
+        if cell["cell_type"] == "code":
+            # Outputs are replaced by the verdicts.
             cell["outputs"] = []
-    nb = nbformat.from_dict(document)
-    for cell in nb.cells:
-        cell.setdefault("metadata", nbformat.NotebookNode())
-        if cell.get("cell_type") == "code":
-            cell.setdefault("outputs", [])
-            cell.setdefault("execution_count", None)
-    return nb
+            cell["execution_count"] = None
+    return document
 
 
-def instructor_notebook(path: str):
-    """Read a release or source notebook once per modification time."""
+def instructor_notebook(path: str) -> dict:
+    """Read a release or source notebook as plain dicts, once per modification time."""
     key = (path, os.stat(path).st_mtime_ns)
     if key not in _instructor_notebooks:
-        _instructor_notebooks[key] = nbformat.read(path, as_version=4)
+        with open(path, "rb") as handle:
+            _instructor_notebooks[key] = _plain_notebook(parse_document(handle.read(), path))
     return _instructor_notebooks[key]
 
 
@@ -216,7 +233,6 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
     name = f"{spec.notebook}.ipynb"
     release = instructor_notebook(os.path.join(course_root, "release", assignment_id, name))
     source = instructor_notebook(os.path.join(course_root, "source", assignment_id, name))
-    nb = None
     try:
         path, _ = find_notebook(folder, name)
         with open(path, "rb") as handle:
@@ -224,16 +240,14 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
         # One JSON parse serves both the readability check and the conversion.
         document = parse_document(raw, path)
         cells_of_document(document, path)
-        nb = _notebook_without_validation(document)
+        nb = _plain_notebook(document)
     except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
-        nb = None
-    if nb is None:
         nb = copy.deepcopy(release)
     repair_cells(nb, release, spec.function_names)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
     _restore_instructor_cells(nb, source, release)
     apply_verdicts(nb, result)
 

@@ -270,7 +270,7 @@ class GradeInSandbox(NbGraderPreprocessor):
             self.log.warning("%s/%s: not graded: %s", student_id, assignment_id, result.error)
 
         release_path = os.path.join(_course_root(), "release", assignment_id, f"{notebook_id}.ipynb")
-        repair_cells(nb, instructor_notebook(release_path), grader.function_names, self.log)
+        repair_cells(nb, nbformat.from_dict(instructor_notebook(release_path)), grader.function_names, self.log)
         return nb, resources
 
     @staticmethod

@@ -146,7 +146,7 @@ def test_nbgrader_autograde_finishes_after_kill(crash_course):
         assert (autograded / student / ASSIGNMENT / "span.ipynb").exists()
 
 
-def test_a_failed_gradebook_write_loses_only_that_student(crash_course):
+def test_writer_failure_keeps_other_students(crash_course):
     """The writer rolls back a failed student's rows and keeps the pending rows of the others."""
     from autograder.batch import GradebookWriter
     from autograder.grading import grader_for

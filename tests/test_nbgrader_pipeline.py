@@ -192,7 +192,7 @@ def gradebook_rows(course, assignment_id) -> dict:
         return {table: sorted(connection.execute(query, (assignment_id,)).fetchall(), key=repr) for table, query in GRADEBOOK_ROWS.items()}
 
 
-def test_fast_grade_of_new_submissions_creates_nbgrader_rows(graded_course, tmp_path):
+def test_fast_grade_creates_nbgrader_rows(graded_course, tmp_path):
     """Submissions the gradebook has never seen get the rows ``nbgrader autograde`` creates."""
     course, recipes = graded_course
     assignment_id = "ps02_attention"
