@@ -18,7 +18,7 @@ import importlib
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Optional
 
 from . import runner, wire
@@ -27,7 +27,7 @@ from .sandbox import Limits, Sandbox
 from .spec import AssignmentSpec, CatalogueEntry
 
 log = logging.getLogger("autograder.grading")
-from .submission import SubmissionError, defined_functions, find_notebook, load_submission, released_cell_sources
+from .submission import SubmissionError, defined_functions, find_notebook, load_submission, parse_cell, released_cell_sources
 
 
 @dataclass
@@ -105,10 +105,24 @@ class SubmissionResult:
         raise KeyError(name)
 
     def to_json(self) -> dict:
-        record = asdict(self)
+        record = _plain(self)
         record["score"] = self.score
         record["max_score"] = self.max_score
         return record
+
+
+def _plain(value):
+    """Return a dataclass result as dicts and lists, like ``dataclasses.asdict`` without its deep copies.
+
+    ``asdict`` copied every leaf and cost about a millisecond per record.
+    """
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in type(value).__dataclass_fields__}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _points(value: float) -> str:
@@ -153,12 +167,11 @@ def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
 _MATMUL_ALIASES = ("__matmul__", "__rmatmul__", "multi_dot")
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=64)
 def _top_level_bindings(source: str) -> tuple:
     """Return (name, node) for every top-level def, assignment or import in a cell."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = parse_cell(source)
+    if tree is None:
         return ()
     bindings = []
     for node in tree.body:
@@ -249,6 +262,12 @@ class AssignmentGrader:
         }
         self._mistake_namespaces: dict = {}
         self._mistake_outcomes: dict = {}
+        # One list for every submission, so the sandbox sends the cases to its zygote only once.
+        self._calls = [(number, case.function, case.args, case.kwargs) for number, case in enumerate(self.cases)]
+        self._case_numbers = {
+            function: [number for number, case in enumerate(self.cases) if case.function == function]
+            for function in self.function_names
+        }
 
     def _check_cases(self) -> None:
         for case in self.cases:
@@ -274,8 +293,8 @@ class AssignmentGrader:
     # -- calls ----------------------------------------------------------------
 
     def calls(self) -> list:
-        """Return every case as a call ``(number, function, args, kwargs)``."""
-        return [(number, case.function, case.args, case.kwargs) for number, case in enumerate(self.cases)]
+        """Return every case as a call ``(number, function, args, kwargs)``; the list is shared, so do not change it."""
+        return self._calls
 
     # -- catalogue ------------------------------------------------------------
 
@@ -334,7 +353,7 @@ class AssignmentGrader:
         return results
 
     def _score_function(self, spec, outcomes: dict, code_cells: list) -> FunctionResult:
-        numbers = [number for number, case in enumerate(self.cases) if case.function == spec.name]
+        numbers = self._case_numbers[spec.name]
         verdicts = {number: self._judge(outcomes.get(number), number) for number in numbers}
         failures = [(number, outcomes.get(number)) for number in numbers if not verdicts[number].passed]
 

@@ -130,12 +130,25 @@ def cells_of_document(document: dict, path: str = "<notebook>") -> list:
     return cells
 
 
+@functools.lru_cache(maxsize=64)
+def parse_cell(source: str):
+    """Return the syntax tree of a cell, or None when it does not parse; callers must not change it.
+
+    Reading a submission and checking its bans both need the trees, and
+    parsing was the largest cost of the grader process, so each cell is
+    parsed once.  The cache is small because trees are large.
+    """
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
 @functools.lru_cache(maxsize=4096)
 def defined_functions(source: str) -> frozenset:
     """Return the names of the top-level functions a cell defines (none if it does not parse)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = parse_cell(source)
+    if tree is None:
         return frozenset()
     return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
 
@@ -150,15 +163,15 @@ def _imports_student_checks(node) -> bool:
     return isinstance(node, ast.Import) and any(alias.name == STUDENT_CHECK_MODULE for alias in node.names)
 
 
+@functools.lru_cache(maxsize=256)
 def _definitions_only(source: str) -> str:
     """Keep the imports and definitions of a cell, dropping everything else.
 
     The import of the student checks is dropped too: the sandbox cannot import
     that module, and the failed import would show up as a raising cell.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parse_cell(source)
+    if tree is None:
         return ""
     kept = [
         node for node in tree.body

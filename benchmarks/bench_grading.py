@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -65,17 +66,29 @@ def class_recipes(spec) -> list:
 
 
 def write_class(course: Path, spec, students: int) -> None:
+    """Write N submissions: the kinds in turn, each answer cell signed with a comment naming the student.
+
+    The signature makes every notebook unique, as in a real class, so that
+    no cache keyed by a cell's text helps one student with another's work.
+    """
     import nbformat
 
     release = course / "release" / spec.assignment_id / f"{spec.notebook}.ipynb"
     variants = []
     for recipe in class_recipes(spec):
         nb = build_notebook(str(release), spec, recipe)
-        variants.append(nbformat.writes(nb).encode())
+        variants.append(json.loads(nbformat.writes(nb)))
+    answer = re.compile(r"^def (" + "|".join(map(re.escape, spec.function_names)) + r")\(", re.MULTILINE)
     for number in range(students):
-        folder = course / "submitted" / f"student{number:05d}" / spec.assignment_id
+        student = f"student{number:05d}"
+        nb = copy.deepcopy(variants[number % len(variants)])
+        for cell in nb["cells"]:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if answer.search(source):
+                cell["source"] = source + f"\n# submitted by {student}\n"
+        folder = course / "submitted" / student / spec.assignment_id
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{spec.notebook}.ipynb").write_bytes(variants[number % len(variants)])
+        (folder / f"{spec.notebook}.ipynb").write_text(json.dumps(nb, indent=1))
         (folder / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")
 
 
