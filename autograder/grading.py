@@ -262,6 +262,7 @@ class AssignmentGrader:
         }
         self._mistake_namespaces: dict = {}
         self._mistake_outcomes: dict = {}
+        self._mistake_failures: dict = {}
         # One list for every submission, so the sandbox sends the cases to its zygote only once.
         self._calls = [(number, case.function, case.args, case.kwargs) for number, case in enumerate(self.cases)]
         self._case_numbers = {
@@ -310,6 +311,14 @@ class AssignmentGrader:
             self._mistake_outcomes[key] = _outcome_from_call(runner.call_case(namespace, entry.function, args, kwargs, {}))
         return self._mistake_outcomes[key]
 
+    def _mistake_fails(self, entry: CatalogueEntry, number: int) -> bool:
+        """Return True when the catalogued mistake gets case ``number`` wrong (computed once)."""
+        key = (entry.name, number)
+        if key not in self._mistake_failures:
+            mistaken = self._mistake_outcome(entry, number)
+            self._mistake_failures[key] = not compare_outcomes(mistaken, self.expected[number], self.cases[number]).passed
+        return self._mistake_failures[key]
+
     def _match_misconception(self, function_name: str, failures: list) -> Optional[CatalogueEntry]:
         """Return the catalogued mistake whose outputs the student's failing outputs match most often."""
         best, best_count = None, 0
@@ -322,7 +331,7 @@ class AssignmentGrader:
                     continue
                 case = self.cases[number]
                 mistaken = self._mistake_outcome(entry, number)
-                if compare_outcomes(mistaken, self.expected[number], case).passed:
+                if not self._mistake_fails(entry, number):
                     continue
                 if _same_result(outcome, mistaken, case):
                     count += 1
