@@ -1,8 +1,8 @@
 """The sandboxed student process: confine itself, run the cells, call the cases.
 
 A child is forked by the zygote, receives its job from the grader, and then,
-before any student code runs: loses the ability to open sockets, changes its
-root directory to a private temporary folder, switches to an unprivileged
+before any student code runs: installs a system call filter (no sockets, no
+access to other processes), changes its root directory to a private temporary folder, switches to an unprivileged
 user id of its own (when started as root), marks itself non-dumpable and
 sets resource limits.  It reports progress as frames on its socket; the
 grader enforces every time limit from outside by killing the process.
@@ -15,6 +15,7 @@ that order, so each frame also marks the start of the next step.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import json
 import os
@@ -58,51 +59,71 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-# Architecture tag and the numbers of socket, socketpair and io_uring_setup (which can open sockets).
-_SYSCALLS = {
-    "x86_64": (0xC000003E, (41, 53, 425)),
-    "aarch64": (0xC00000B7, (198, 199, 425)),
+# System calls that student code never needs and that reach beyond its own process.
+# They cover sockets (io_uring can open them too) and other processes' memory and file
+# descriptors. System V IPC objects outlive the process and bypass the memory limit.
+# Keyrings, BPF, perf events and userfaultfd complete the list.
+DENIED_SYSTEM_CALLS = (
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "io_uring_setup",
+    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_getfd",
+    "shmget", "semget", "msgget", "add_key", "request_key", "keyctl", "bpf", "perf_event_open", "userfaultfd",
+)
+# Audit architecture tag and system call numbers, from the kernel's unistd headers.
+_SYSTEM_CALL_NUMBERS = {
+    "x86_64": (0xC000003E, {
+        "socket": 41, "socketpair": 53, "connect": 42, "bind": 49, "listen": 50, "accept": 43, "accept4": 288,
+        "io_uring_setup": 425, "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_open": 434,
+        "pidfd_getfd": 438, "shmget": 29, "semget": 64, "msgget": 68, "add_key": 248, "request_key": 249,
+        "keyctl": 250, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
+    }),
+    "aarch64": (0xC00000B7, {
+        "socket": 198, "socketpair": 199, "connect": 203, "bind": 200, "listen": 201, "accept": 202, "accept4": 242,
+        "io_uring_setup": 425, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "pidfd_open": 434,
+        "pidfd_getfd": 438, "shmget": 194, "semget": 190, "msgget": 186, "add_key": 217, "request_key": 218,
+        "keyctl": 219, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
+    }),
 }
 
 
-def _socket_filter():
-    """Return a seccomp program that makes every way of opening a socket fail with EACCES, or None.
+def _system_call_filter():
+    """Return a seccomp program that makes the denied system calls fail with EACCES, or None.
 
     System calls of another ABI (32-bit or x32 calls on x86_64, which have
-    their own socket calls) fail the same way.
+    numbers of their own) fail the same way.
     """
     machine = os.uname().machine
-    if machine not in _SYSCALLS:
+    if machine not in _SYSTEM_CALL_NUMBERS:
         return None
-    arch, (socket_call, socketpair_call, io_uring_call) = _SYSCALLS[machine]
+    arch, numbers = _SYSTEM_CALL_NUMBERS[machine]
+    denied = [numbers[name] for name in DENIED_SYSTEM_CALLS]
     load, jump_equal, jump_greater_equal, ret = 0x20, 0x15, 0x35, 0x06
     deny = 0x00050000 | 13  # SECCOMP_RET_ERRNO | EACCES
     allow = 0x7FFF0000
+    # Jump offsets count the instructions skipped; the last instruction denies.
+    checks = len(denied) + 1
     program = [
         (load, 0, 0, 4),  # the architecture
-        (jump_equal, 0, 6, arch),
+        (jump_equal, 0, checks + 2, arch),
         (load, 0, 0, 0),  # the system call number
-        (jump_greater_equal, 4, 0, 0x40000000),
-        (jump_equal, 3, 0, socket_call),
-        (jump_equal, 2, 0, socketpair_call),
-        (jump_equal, 1, 0, io_uring_call),
-        (ret, 0, 0, allow),
-        (ret, 0, 0, deny),
+        (jump_greater_equal, checks, 0, 0x40000000),
     ]
+    for position, number in enumerate(denied):
+        program.append((jump_equal, len(denied) - position, 0, number))
+    program += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
     instructions = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
     return _SockFprog(len(program), instructions), instructions
 
 
-_SOCKET_FILTER = _socket_filter()
+_SYSTEM_CALL_FILTER = _system_call_filter()
 
 
-def deny_sockets() -> bool:
-    """Install the socket filter on this process; return False when the kernel refused it."""
-    if _SOCKET_FILTER is None:
+def deny_system_calls() -> bool:
+    """Install the system call filter on this process; return False when the kernel refused it."""
+    if _SYSTEM_CALL_FILTER is None:
         return False
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
-    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SOCKET_FILTER[0]), 0, 0) == 0
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SYSTEM_CALL_FILTER[0]), 0, 0) == 0
 
 
 def pack_frame(kind: bytes, header: dict, payload: bytes = b"") -> bytes:
@@ -139,11 +160,11 @@ def confine(limits: dict) -> list:
     devnull = os.open(os.devnull, os.O_RDWR)
     libc = _libc
 
-    # A seccomp filter blocks the network, and every other socket, with one system call.
+    # A seccomp filter blocks the network, among other things, with one system call.
     # A private network namespace is the fallback: it needs root and costs far more.
-    sockets_denied = deny_sockets()
+    filtered = deny_system_calls()
     if os.geteuid() == 0:
-        if not sockets_denied and libc.unshare(CLONE_NEWNET) != 0:
+        if not filtered and libc.unshare(CLONE_NEWNET) != 0:
             notes.append("could not remove network access (seccomp and unshare failed)")
         workdir = limits["workdir"]
         os.chroot(workdir)
@@ -152,12 +173,12 @@ def confine(limits: dict) -> list:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     else:
         os.chdir(limits["workdir"])
         notes.append(f"not running as root, so student code runs as uid {os.getuid()} without chroot")
-        if not sockets_denied:
+        if not filtered:
             notes.append("could not remove network access (seccomp failed)")
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
     # Changing user clears the parent-death signal, so it is set here, after the switch:
     # a grader killed mid-batch takes its zygote and this child with it.
@@ -214,6 +235,8 @@ def run_child(fd: int) -> None:
 
     for number in job["calls"]:
         _, function_name, args, kwargs = CASES[number]
+        # Cases may share input arrays, so each call gets its own copy, as in the reference run.
+        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
         outcome = runner.call_case(namespace, function_name, args, kwargs, sources)
         payload = outcome.pop("payload", b"")
         send(KIND_CALL_RESULT, {"call": number, **outcome}, payload)

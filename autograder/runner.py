@@ -75,7 +75,8 @@ def execute_cells(cells: list, skip: set, namespace: dict, report) -> None:
         report("start", index, None)
         error = None
         try:
-            compiled = compile(code, cell_filename(index), "exec")
+            # dont_inherit: this module's __future__ imports must not change the student's code.
+            compiled = compile(code, cell_filename(index), "exec", dont_inherit=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 exec(compiled, namespace)

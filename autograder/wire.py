@@ -153,7 +153,10 @@ def decode(payload: bytes):
         return _decode_item(header["value"], buffers, 0)
     except WireError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, struct.error, UnicodeDecodeError, RecursionError) as error:
+    except (
+        KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, MemoryError,
+        struct.error, UnicodeDecodeError, RecursionError,
+    ) as error:
         raise WireError(f"invalid payload: {error}") from None
 
 

@@ -1,5 +1,6 @@
-"""The student process: sockets are denied and display libraries are inert stand-ins."""
+"""The student process: denied system calls, real plotting libraries, private case inputs."""
 
+import numpy as np
 import pytest
 
 from autograder.classroom import catalogue_cells
@@ -8,60 +9,82 @@ from autograder.sandbox import Limits, Sandbox
 
 LIMITS = Limits(cell_seconds=5, call_seconds=2, submission_seconds=20)
 
-SOCKET_PROBE = '''
+SYSTEM_CALL_PROBE = '''
+import ctypes
+import os
 import socket
 
+libc = ctypes.CDLL(None, use_errno=True)
+
+def attempt(action):
+    try:
+        result = action()
+    except OSError as error:
+        return type(error).__name__
+    if isinstance(result, int) and result < 0:
+        return "errno " + str(ctypes.get_errno())
+    return "allowed"
+
 def probe():
-    found = []
-    for attempt in (
-        lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM),
-        lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM),
-        lambda: socket.socketpair(),
-    ):
-        try:
-            attempt().close()
-            found.append("opened")
-        except OSError as error:
-            found.append(type(error).__name__)
-    return " ".join(found)
+    return " | ".join([
+        attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
+        attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)),
+        attempt(lambda: socket.socketpair()),
+        attempt(lambda: socket.socket(fileno=os.dup(3)).bind("\\0autograder-probe")),
+        attempt(lambda: libc.shmget(0, 1 << 20, 0o1666)),
+        attempt(lambda: libc.syscall(PIDFD_OPEN, os.getppid(), 0)),
+        attempt(lambda: libc.ptrace(16, os.getppid(), 0, 0)),
+    ])
 '''
 
+EXPECTED_PROBE = " | ".join(["PermissionError"] * 4 + ["errno 13"] * 3)
+
+# Plotting idioms from student notebooks; each must run as it does in Jupyter.
 PLOTTING = '''
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib import cm
-import matplotlib.colors as colors
+from matplotlib.colors import Normalize
 from IPython.display import display, Markdown
 
+version = matplotlib.__version__
 fig, ax = plt.subplots(figsize=(4, 3))
-ax.plot([0, 1], [1, 0], color=cm.viridis(0.5))
-ax.set_xlim(0, ax.get_xlim()[1] * 2)
-fig, axes = plt.subplots(2, 2)
-for row in axes:
-    row[0].imshow([[0, 1]])
+line, = ax.plot([0, 1], [1, 0], color=cm.viridis(0.5))
+low, high = ax.get_xlim()
+label = f"{high:.2f}"
+xs = np.linspace(*ax.get_xlim(), 100)
+fig, (left, middle, right) = plt.subplots(1, 3)
+x0, x1, y0, y1 = plt.axis()
 with plt.style.context("ggplot"):
     plt.title("a figure")
+
+class Clipped(Normalize):
+    pass
+
+def draw(ax: plt.Axes | None = None):
+    return ax
+
 display(Markdown("**done**"))
 plt.show()
-plt.close(fig)
+plt.close("all")
 '''
 
 
-def run_probe(cells, calls):
+def run_cells(cells, calls):
     with Sandbox(LIMITS) as sandbox:
         return sandbox.run(cells, calls)
 
 
-def test_student_process_cannot_open_sockets():
-    report = run_probe([(0, SOCKET_PROBE)], [(0, "probe", (), {})])
-    outcome = report.outcomes[0]
+def test_system_calls_denied():
+    cells = [(0, "PIDFD_OPEN = 434\n" + SYSTEM_CALL_PROBE)]
+    outcome = run_cells(cells, [(0, "probe", (), {})]).outcomes[0]
     assert outcome.status == "returned"
-    assert outcome.value == "PermissionError PermissionError PermissionError"
+    assert outcome.value == EXPECTED_PROBE
 
 
 def test_plotting_cell_runs_without_error():
-    report = run_probe([(0, PLOTTING), (1, "def value():\n    return 1.5\n")], [(0, "value", (), {})])
+    report = run_cells([(0, "import numpy as np\n" + PLOTTING), (1, "def value():\n    return 1.5\n")], [(0, "value", (), {})])
     assert report.cells[0].status == "ok", report.cells[0].error
     assert report.outcomes[0].value == 1.5
 
@@ -79,3 +102,12 @@ def test_plots_in_answer_cells_keep_full_marks(assignment_id):
     result = grader.score(report.outcomes, cells)
     assert report.cells[index].status == "ok", report.cells[index].error
     assert [function.score for function in result] == [function.points for function in spec.functions]
+
+
+def test_shared_case_inputs_are_copied_per_call():
+    shared = np.ones(3)
+    cells = [(0, "def total_then_clear(values):\n    result = float(values.sum())\n    values[:] = 0.0\n    return result\n")]
+    calls = [(0, "total_then_clear", (shared,), {}), (1, "total_then_clear", (shared,), {})]
+    outcomes = run_cells(cells, calls).outcomes
+    assert outcomes[0].value == 3.0
+    assert outcomes[1].value == 3.0

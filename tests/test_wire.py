@@ -60,3 +60,11 @@ def test_hostile_repr_does_not_escape():
             raise SystemExit("no")
 
     assert to_plain(Hostile()).summary == "<repr failed>"
+
+
+@pytest.mark.parametrize("sizes", [b"[Infinity]", b"[NaN]", b"[-1]", b'["x"]', b"[1e400]"])
+def test_invalid_sizes_rejected(sizes):
+    header = b'{"sizes": ' + sizes + b', "value": {"t": "none"}}'
+    payload = struct.pack("<Q", len(header)) + header
+    with pytest.raises(WireError):
+        decode(payload)

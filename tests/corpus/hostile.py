@@ -245,7 +245,8 @@ RESULT_SOCKET = cell(
 
 MALFORMED_HEADERS = (
     'send_frame(b"D", b"{}")  # a finished cell without its index\n',
-    'send_frame(b"S", b\'{"cell": "first"}\')  # a cell index that is not a number\n',
+    'send_frame(b"D", b\'{"cell": "first"}\')  # a cell index that is not a number\n',
+    'send_frame(b"D", b\'{"cell": Infinity}\')  # a cell index too large for an int\n',
     'send_frame(b"P", b\'{"notes": {"forged": 1}}\')  # notes that are not a list\n',
     'send_frame(b"R", b\'{"call": null}\')  # a result without a call number\n',
 )
