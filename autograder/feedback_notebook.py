@@ -189,6 +189,13 @@ def _restore_instructor_cells(nb, source, release) -> None:
 _instructor_notebooks: dict = {}
 
 
+class _StudentLog(logging.LoggerAdapter):
+    """A logger that puts "student/assignment: " before each message."""
+
+    def process(self, msg, kwargs):
+        return f"{self.extra['student']}: {msg}", kwargs
+
+
 def _plain_notebook(document: dict) -> dict:
     """Return a parsed notebook as nbformat 4 dicts, with every cell's source as one string.
 
@@ -243,7 +250,8 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
         nb = _plain_notebook(document)
     except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
         nb = copy.deepcopy(release)
-    repair_cells(nb, release, spec.function_names)
+    # Batch workers grade many students, so each repair warning names the student.
+    repair_cells(nb, release, spec.function_names, _StudentLog(log, {"student": f"{student_id}/{assignment_id}"}))
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"] = []

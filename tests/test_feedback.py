@@ -295,3 +295,19 @@ def test_export_shows_partial_scores(feedback_course):
 
 
 SPEC_TOTAL = sum(function.points for function in SPEC.functions)
+
+
+def test_repair_warnings_name_student(tmp_path, caplog):
+    from autograder.classroom import strip_metadata
+    from autograder.feedback_notebook import write_autograded_notebook
+
+    course = make_course(tmp_path / "course")
+    spec = load_assignment("ps02_attention")
+    write_submission(str(course), spec, StudentRecipe("stripped", "", damage=strip_metadata))
+    folder = course / "submitted" / "stripped" / "ps02_attention"
+    result = AssignmentGrader(spec).zero_result("stripped", f"{spec.notebook}.ipynb", "not graded in this test")
+    with caplog.at_level("WARNING", logger="autograder.nbgrader"):
+        write_autograded_notebook(str(course), "ps02_attention", "stripped", str(folder), result)
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages, "a stripped notebook should produce repair warnings"
+    assert all(message.startswith("stripped/ps02_attention: ") for message in messages)
