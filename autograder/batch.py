@@ -33,6 +33,10 @@ class BatchError(Exception):
     """A problem with the batch as a whole, such as an unknown assignment."""
 
 
+class CommitError(BatchError):
+    """The gradebook refused a commit, so the pending students' scores are not stored."""
+
+
 @dataclass
 class BatchSummary:
     graded: int = 0
@@ -59,6 +63,8 @@ def submission_folders(course_root: str, assignment_id: str, students: Optional[
     wanted = set(students) if students else None
     found = []
     for student_id in sorted(os.listdir(submitted)):
+        if student_id.startswith("."):
+            continue  # nbgrader skips hidden folders too
         folder = os.path.join(submitted, student_id, assignment_id)
         if os.path.isdir(folder) and (wanted is None or student_id in wanted):
             found.append((student_id, folder))
@@ -174,9 +180,9 @@ class GradebookWriter:
     """Stores results in the gradebook, the autograded folder and the records.
 
     Gradebook rows (see :mod:`autograder.gradebook`) are committed in
-    batches.  A student's record, which lets a later run skip the student,
-    is written only after the commit that contains its scores, so a crash
-    never leaves a skipped student ungraded.
+    batches by :meth:`flush`.  A student's record, which lets a later run
+    skip the student, is written only after the commit that contains its
+    scores, so a crash never leaves a skipped student ungraded.
     """
 
     def __init__(self, course_root: str, assignment_id: str, commit_every: int = 25, commit_seconds: float = 2.0):
@@ -191,18 +197,21 @@ class GradebookWriter:
         self._uncommitted: list = []
         self._last_commit = time.monotonic()
 
+    @property
+    def pending(self) -> int:
+        return len(self._uncommitted)
+
     def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self.rows.close()
+        """Close the gradebook; rows not flushed yet are rolled back."""
+        self.rows.close()
 
     def write(self, student_id: str, folder: str, result: SubmissionResult, digest: str, write_notebook: bool = True) -> None:
+        """Write one student's rows in the open transaction; raise when they could not be written."""
         if write_notebook:
             from .feedback_notebook import write_autograded_notebook
 
             write_autograded_notebook(self.course_root, self.assignment_id, student_id, folder, result)
-        timestamp = self._timestamp(student_id, folder)
+        timestamp = self._timestamp(student_id, folder, result)
         try:
             self.rows.write(student_id, timestamp, result)
         except Exception:
@@ -214,27 +223,64 @@ class GradebookWriter:
             raise
         result.digest = digest
         self._uncommitted.append((student_id, timestamp, result))
-        if len(self._uncommitted) >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_seconds:
-            self.flush()
 
-    def flush(self) -> None:
-        """Commit the pending gradebook rows, then store their records."""
+    def due(self) -> bool:
+        return len(self._uncommitted) >= self.commit_every or time.monotonic() - self._last_commit >= self.commit_seconds
+
+    def flush(self) -> list:
+        """Commit the pending rows, then store their records; return the committed results.
+
+        Raise CommitError when the gradebook refuses the commit.  A record
+        that cannot be written is logged and skipped: the scores are stored,
+        and the student is graded again next time.
+        """
         if not self._uncommitted:
-            return
-        self.rows.commit()
-        for _, _, result in self._uncommitted:
-            store_result(self.course_root, result)
+            return []
+        try:
+            self.rows.commit()
+        except Exception as error:
+            students = ", ".join(student for student, _, _ in self._uncommitted[:5])
+            raise CommitError(
+                f"could not commit the gradebook ({error}), so the scores of {len(self._uncommitted)} student(s) "
+                f"({students}{', ...' if len(self._uncommitted) > 5 else ''}) are not stored; close any program "
+                "that holds gradebook.db open (such as the formgrader) and run the command again"
+            ) from None
+        committed = [result for _, _, result in self._uncommitted]
+        for student_id, _, result in self._uncommitted:
+            try:
+                store_result(self.course_root, result)
+            except OSError as error:
+                log.warning("%s/%s: the scores are stored, but not the grading record (%s); it is graded again next time",
+                            student_id, self.assignment_id, error)
         self._uncommitted = []
         self._last_commit = time.monotonic()
+        return committed
 
-    def _timestamp(self, student_id: str, folder: str):
+    def _timestamp(self, student_id: str, folder: str, result: SubmissionResult):
         text = _read_timestamp(folder)
         if not text:
             return None
         parsed = parse_timestamp(text)
         if parsed is None:
-            log.warning("%s/%s: ignoring invalid timestamp.txt (no valid date): %r", student_id, self.assignment_id, text[:60])
+            warning = (
+                f"timestamp.txt is not a valid date ({text[:60]!r}); the submission is stored without a timestamp, "
+                "so it cannot be checked for lateness"
+            )
+            log.warning("%s/%s: %s", student_id, self.assignment_id, warning)
+            result.warnings.append(warning)
         return parsed
+
+
+def _graded_digest(student_id: str, folder: str, digest: str) -> str:
+    """Return the digest taken before grading, or "" when the folder changed since, so it is graded again."""
+    try:
+        unchanged = folder_digest(folder) == digest
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        log.warning("%s: the submission folder changed while it was graded; it is graded again next time", student_id)
+        return ""
+    return digest
 
 
 # -- progress -----------------------------------------------------------------------------------
@@ -322,10 +368,13 @@ def grade_batch(
     jobs = []
     digests = {}
     for student_id, folder in folders:
-        digest = folder_digest(folder)
+        try:
+            digest = folder_digest(folder)
+        except OSError:  # the folder changed since it was listed; grading reports what is there
+            digest = ""
         digests[student_id] = digest
         record = load_record(course_root, assignment_id, student_id)
-        if not force and record is not None and record.get("digest") == digest:
+        if not force and digest and record is not None and record.get("digest") == digest:
             summary.skipped += 1
             continue
         jobs.append((student_id, folder))
@@ -339,25 +388,37 @@ def grade_batch(
     bar = Progress(len(jobs), progress)
     writer = None
     writes_notebooks = getattr(pool, "writes_notebooks", False)
-    try:
-        results = pool.grade(course_root, assignment_id, jobs)
-        # The workers start while the gradebook opens here.
-        writer = GradebookWriter(course_root, assignment_id)
-        for (student_id, folder), future in results:
-            try:
-                result = future.result()
-                writer.write(student_id, folder, result, digests[student_id], write_notebook=not writes_notebooks)
-            except Exception:
-                summary.errors += 1
-                log.exception("grading %s/%s failed; the other submissions go on", student_id, assignment_id)
-                bar.advance(student_id)
-                continue
+    processed = 0
+
+    def count(committed: list) -> None:
+        for result in committed:
             summary.graded += 1
             summary.timed_out += any(function.status == "timed_out" for function in result.functions)
             summary.damaged += result.damaged
             if json_path:
                 summary.records.extend(json_records(result))
+
+    try:
+        results = pool.grade(course_root, assignment_id, jobs)
+        # The workers start while the gradebook opens here.
+        writer = GradebookWriter(course_root, assignment_id)
+        for (student_id, folder), future in results:
+            processed += 1
+            try:
+                result = future.result()
+                writer.write(student_id, folder, result, _graded_digest(student_id, folder, digests[student_id]),
+                             write_notebook=not writes_notebooks)
+            except Exception:
+                summary.errors += 1
+                log.exception("grading %s/%s failed; the other submissions go on", student_id, assignment_id)
             bar.advance(student_id)
+            if writer.due():
+                count(writer.flush())
+        count(writer.flush())
+    except CommitError as error:
+        # Without a gradebook nothing more can be stored: the pending and remaining students count as errors.
+        log.error("%s", error)
+        summary.errors += writer.pending + len(jobs) - processed
     finally:
         bar.close()
         try:

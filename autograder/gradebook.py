@@ -5,9 +5,9 @@ The batch writer creates exactly the rows that nbgrader's
 grade per grade cell, a comment per solution cell and both per task cell,
 with the same defaults.  It sets scores and comments as nbgrader's
 ``SaveAutoGrades`` does.  It uses the standard library's sqlite3 rather than
-nbgrader's ORM, for two reasons measured on a 2-core machine: the ORM
-methods commit once per call and loaded every cell, about 14 ms per student,
-and importing ``nbgrader.api`` takes about 1.5 s, longer than grading 100
+nbgrader's ORM, for two reasons measured on a 2-core machine.  The ORM
+methods commit once per call and loaded every cell, about 14 ms per student.
+Importing ``nbgrader.api`` takes about 1.5 s, longer than grading 100
 submissions.  ``tests/test_nbgrader_pipeline.py`` compares every row with the
 rows ``nbgrader autograde`` creates.
 """
@@ -21,6 +21,8 @@ import uuid
 from typing import Optional
 
 GRADEBOOK_FILE = "gradebook.db"
+# How long a write waits for another program (such as the formgrader) to release the gradebook.
+BUSY_TIMEOUT_SECONDS = 30.0
 
 
 class GradebookError(Exception):
@@ -164,7 +166,7 @@ class GradebookRows:
     def __init__(self, course_root: str, assignment_id: str, notebook_name: str):
         check_gradebook(course_root, assignment_id)
         # A formgrader open on the same file may hold the lock for a moment.
-        self.connection = sqlite3.connect(gradebook_path(course_root), timeout=30)
+        self.connection = sqlite3.connect(gradebook_path(course_root), timeout=BUSY_TIMEOUT_SECONDS)
         self.assignment_id = assignment_id
         self.notebook_name = notebook_name
         self.layout = AssignmentLayout(self.connection, assignment_id)

@@ -9,6 +9,7 @@ grader killed mid-write leaves the previous record or none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,8 +17,17 @@ import tempfile
 RECORDS_DIRECTORY = ".grading"
 
 
+# File names longer than this (in bytes) are shortened, since most file systems allow 255.
+MAX_NAME_BYTES = 200
+
+
 def record_path(course_root: str, assignment_id: str, student_id: str) -> str:
-    return os.path.join(course_root, RECORDS_DIRECTORY, assignment_id, f"{student_id}.json")
+    """Return the record's path: the student id, or for a very long id a prefix and its SHA-256."""
+    name = student_id
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+        name = name.encode("utf-8")[:100].decode("utf-8", "ignore") + "-" + digest
+    return os.path.join(course_root, RECORDS_DIRECTORY, assignment_id, f"{name}.json")
 
 
 def store_result(course_root: str, result) -> str:
@@ -27,9 +37,13 @@ def store_result(course_root: str, result) -> str:
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
     # json uses its C encoder only without indentation, so the record is one line.
     text = json.dumps(result.to_json(), default=str)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
     return path
 
 

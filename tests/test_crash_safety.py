@@ -172,6 +172,7 @@ def test_writer_failure_keeps_other_students(crash_course):
                 writer.write(student, str(folder), result, "digest", write_notebook=False)
         else:
             writer.write(student, str(folder), result, "digest", write_notebook=False)
+    writer.flush()
     writer.close()
 
     students, _ = gradebook_rows(crash_course)
