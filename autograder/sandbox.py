@@ -124,6 +124,41 @@ def _allocate_slot() -> int:
     return (os.getpid() % 4_000_000) * SLOTS_PER_PROCESS + local
 
 
+DIRECTORY_PREFIX = "autograder-sandbox-"
+# Each submission creates a folder inside its sandbox's folder, so a folder in use changes often.
+STALE_SECONDS = 3600
+
+
+def remove_stale_directories(parent: str = None) -> None:
+    """Remove the folders of sandboxes whose grader process has died, such as a grader killed by SIGKILL.
+
+    A folder's name carries the pid of the process that made it.  A folder
+    whose pid is alive, whose name has no pid, or that changed in the last
+    ``STALE_SECONDS`` is left alone: a grader in another pid namespace that
+    shares the temporary folder may still use it.
+    """
+    parent = parent or tempfile.gettempdir()
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(DIRECTORY_PREFIX):
+            continue
+        pid_text = name[len(DIRECTORY_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if time.time() - os.stat(path).st_mtime < STALE_SECONDS:
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, OverflowError):
+            pass
+
+
 def _zygote_environment() -> dict:
     kept = ("PATH", "HOME", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONPATH", "VIRTUAL_ENV", "MPLCONFIGDIR")
     environment = {name: os.environ[name] for name in kept if name in os.environ}
@@ -138,7 +173,8 @@ class Sandbox:
         self.limits = limits
         self.slot = _allocate_slot()
         self.uid = SANDBOX_UID_BASE + self.slot
-        self.base_directory = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        remove_stale_directories()
+        self.base_directory = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-")
         os.chmod(self.base_directory, 0o711)
         self._zygote = None
         self._control = None

@@ -1,5 +1,7 @@
 """The student process: denied system calls, real plotting libraries, private case inputs."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,26 @@ def test_shared_case_inputs_are_copied_per_call():
     outcomes = run_cells(cells, calls).outcomes
     assert outcomes[0].value == 3.0
     assert outcomes[1].value == 3.0
+
+
+def test_stale_sandbox_folders_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from autograder.sandbox import DIRECTORY_PREFIX, remove_stale_directories
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    stale = tmp_path / f"{DIRECTORY_PREFIX}{dead_pid}-abc"
+    live = tmp_path / f"{DIRECTORY_PREFIX}{os.getpid()}-abc"
+    unnamed = tmp_path / f"{DIRECTORY_PREFIX}abc"
+    recent = tmp_path / f"{DIRECTORY_PREFIX}{dead_pid}-recent"
+    for folder in (stale, live, unnamed, recent):
+        (folder / "run-1").mkdir(parents=True)
+    for folder in (stale, live, unnamed):
+        os.utime(folder, (0, 0))
+    remove_stale_directories(str(tmp_path))
+    assert not stale.exists()
+    assert live.exists()
+    assert unnamed.exists()
+    assert recent.exists()
