@@ -252,10 +252,6 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
         nb = copy.deepcopy(release)
     # Batch workers grade many students, so each repair warning names the student.
     repair_cells(nb, release, spec.function_names, _StudentLog(log, {"student": f"{student_id}/{assignment_id}"}))
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
     _restore_instructor_cells(nb, source, release)
     apply_verdicts(nb, result)
 

@@ -8,7 +8,9 @@ from .results import load_records
 
 
 def gradebook_url(course_root: str) -> str:
-    return "sqlite:///" + os.path.join(os.path.abspath(course_root), "gradebook.db")
+    from .gradebook import gradebook_path
+
+    return "sqlite:///" + gradebook_path(course_root)
 
 
 def gradebook_scores(course_root: str, assignment_id: str) -> dict:

@@ -441,20 +441,20 @@ class Sandbox:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise socket.timeout("deadline")
-                wanted = max(1 << 16, min(size - len(buffer), 1 << 20))
+                chunk_size = max(1 << 16, min(size - len(buffer), 1 << 20))
                 try:
                     if polls < POLLS_BEFORE_BLOCKING:
                         if sock.gettimeout() != 0.0:
                             sock.settimeout(0.0)  # recv would wait out a timeout left from blocking
                         try:
-                            chunk = sock.recv(wanted)
+                            chunk = sock.recv(chunk_size)
                         except BlockingIOError:
                             polls += 1
                             time.sleep(min(POLL_SECONDS, remaining))
                             continue
                     else:
                         sock.settimeout(remaining)
-                        chunk = sock.recv(wanted)
+                        chunk = sock.recv(chunk_size)
                 except ConnectionError as error:
                     raise _ChildGone(str(error)) from None
                 if not chunk:

@@ -51,6 +51,8 @@ def _preload() -> None:
             pass
     from . import child
 
+    # Not dumpable: a process of the same user can neither trace it nor take its descriptors.
+    child._libc.prctl(child.PR_SET_DUMPABLE, 0, 0, 0, 0)
     child.ZYGOTE_PID = os.getpid()
     child.MEMORY_BASE = child._vm_size_bytes()
     os.environ.clear()
@@ -61,7 +63,6 @@ def _preload() -> None:
 
 
 PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -108,9 +109,5 @@ def serve(control_fd: int) -> None:
 
 if __name__ == "__main__":
     die_with_parent(int(sys.argv[2]))
-    # Not dumpable: a process of the same user can neither trace it nor take its descriptors.
-    import ctypes
-
-    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     _preload()
     serve(int(sys.argv[1]))

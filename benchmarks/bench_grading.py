@@ -66,7 +66,7 @@ def class_recipes(spec) -> list:
 
 
 def write_class(course: Path, spec, students: int) -> None:
-    """Write N submissions: the kinds in turn, each answer cell signed with a comment naming the student.
+    """Write N submissions: the kinds in turn, each solution cell signed with a comment naming the student.
 
     The signature makes every notebook unique, as in a real class, so that
     no cache keyed by a cell's text helps one student with another's work.

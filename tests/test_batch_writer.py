@@ -39,7 +39,7 @@ def test_hidden_folders_skipped(course):
     assert "alice" in students
 
 
-def test_long_names_and_bad_timestamps_graded_once(course):
+def test_odd_folders_graded_once(course):
     first = grade(course, force=True)
     assert first.errors == 0
     assert first.graded == 4

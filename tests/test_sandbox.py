@@ -92,7 +92,7 @@ def test_plotting_cell_runs_without_error():
 
 
 @pytest.mark.parametrize("assignment_id", ["ps01_span", "ps02_attention"])
-def test_plots_in_answer_cells_keep_full_marks(assignment_id):
+def test_answer_cell_plots_keep_marks(assignment_id):
     spec = load_assignment(assignment_id)
     grader = AssignmentGrader(spec)
     cells = catalogue_cells(spec, {})
@@ -106,7 +106,7 @@ def test_plots_in_answer_cells_keep_full_marks(assignment_id):
     assert [function.score for function in result] == [function.points for function in spec.functions]
 
 
-def test_shared_case_inputs_are_copied_per_call():
+def test_case_inputs_copied_per_call():
     shared = np.ones(3)
     cells = [(0, "def total_then_clear(values):\n    result = float(values.sum())\n    values[:] = 0.0\n    return result\n")]
     calls = [(0, "total_then_clear", (shared,), {}), (1, "total_then_clear", (shared,), {})]
