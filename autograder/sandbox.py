@@ -10,8 +10,10 @@ costs more than ``Limits.submission_seconds`` of wall time in total.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import marshal
 import os
 import pickle
 import shutil
@@ -23,11 +25,13 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from . import child as child_protocol
-from . import wire
+from . import runner, wire
 from .compare import Outcome
+from .submission import parse_cell
 
 log = logging.getLogger("autograder.sandbox")
 
@@ -166,6 +170,37 @@ def _zygote_environment() -> dict:
     return environment
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled_cell(index: int, code: str):
+    """Return the code object of one cell, or None when it does not compile.
+
+    The grader parses every cell anyway to read the submission, so it
+    compiles the cached syntax tree too.  On ps02_attention, running the
+    cells took a freshly forked student process 1.7 ms from source and
+    0.5 ms from code compiled here.  A cell that does not compile is left to
+    the student process, which reports its error as the cell's, in its turn.
+    """
+    tree = parse_cell(code)
+    if tree is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return runner.compile_cell(index, code, tree)
+    except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError):
+        return None
+
+
+def compile_cells(code_cells: list) -> bytes:
+    """Return the marshalled ``{index: code object}`` of the cells that compile."""
+    compiled = {}
+    for index, code in code_cells:
+        code_object = _compiled_cell(index, code)
+        if code_object is not None:
+            compiled[index] = code_object
+    return marshal.dumps(compiled)
+
+
 class Sandbox:
     """One zygote and the isolated children it forks, used by one thread at a time."""
 
@@ -281,6 +316,7 @@ class Sandbox:
         pending = list(calls)
         function_failures: dict = {}
         workdir = self._prepare_workdir(submission_path)
+        compiled = compile_cells(code_cells)
         try:
             while True:
                 pending = [call for call in pending if call[0] not in report.outcomes]
@@ -296,7 +332,7 @@ class Sandbox:
                             detail=f"not run: the submission used its whole time budget of {self.limits.submission_seconds:g} s",
                         )
                     break
-                finished = self._run_once(code_cells, skip, pending, workdir, deadline, report, function_failures, result_limits or {})
+                finished = self._run_once(code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits or {})
                 if finished:
                     break
                 report.restarts += 1
@@ -305,7 +341,7 @@ class Sandbox:
             report.elapsed = time.monotonic() - started
         return report
 
-    def _run_once(self, code_cells, skip, pending, workdir, deadline, report, function_failures, result_limits) -> bool:
+    def _run_once(self, code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits) -> bool:
         """Run one child until it ends; return True when nothing is left to retry.
 
         The child must send its frames in exactly the order the job implies:
@@ -317,6 +353,7 @@ class Sandbox:
         pid, sock = self._fork_child()
         job = {
             "cells": code_cells,
+            "compiled": compiled,
             "skip": sorted(skip),
             "calls": [call[0] for call in pending],
             "limits": {

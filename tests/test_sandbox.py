@@ -136,3 +136,25 @@ def test_stale_sandbox_folders_removed(tmp_path):
     assert live.exists()
     assert unnamed.exists()
     assert recent.exists()
+
+
+def test_compiled_cells_keep_errors_in_order():
+    import marshal
+
+    from autograder.sandbox import compile_cells
+
+    cells = [
+        (0, "def first():\n    return 1\n"),
+        (1, "def broken(:\n    pass\n"),
+        (2, "return 5\n"),
+        (3, "def second():\n    x = 1\n    raise ValueError('from line 3')\n"),
+    ]
+    compiled = marshal.loads(compile_cells(cells))
+    assert sorted(compiled) == [0, 3]
+    report = run_cells(cells, [(0, "first", (), {}), (1, "second", (), {})])
+    assert report.cells[0].status == "ok"
+    assert report.cells[1].error["type"] == "SyntaxError"
+    assert report.cells[2].error["type"] == "SyntaxError"
+    assert report.outcomes[0].value == 1
+    error = report.outcomes[1].error
+    assert (error["cell"], error["line"], error["text"]) == (3, 3, "raise ValueError('from line 3')")
