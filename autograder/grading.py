@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import runner, wire
-from .compare import Outcome, Verdict, compare_outcomes, describe_error, raised_kind
+from .compare import PASSED, Outcome, Verdict, compare_outcomes, describe_error, raised_kind
 from .sandbox import Limits, Sandbox
 from .spec import AssignmentSpec, CatalogueEntry
 
@@ -257,8 +257,14 @@ class AssignmentGrader:
         self.expected = {number: self._reference_outcome(number, case) for number, case in enumerate(self.cases)}
         # A student result may be at most 16 times the reference's encoded size (1 MiB at least),
         # so a submission that returns huge arrays cannot fill the grader's memory.
-        self.result_limits = {
-            number: max(1 << 20, 16 * len(wire.encode(outcome.value))) for number, outcome in self.expected.items()
+        encoded = {number: wire.encode(outcome.value) for number, outcome in self.expected.items()}
+        self.result_limits = {number: max(1 << 20, 16 * len(payload)) for number, payload in encoded.items()}
+        # A student result that arrives byte for byte as the reference's is the reference's value
+        # object, and passes without a comparison where the reference passes against itself.
+        self.known_results = {
+            number: (encoded[number], outcome.value)
+            for number, outcome in self.expected.items()
+            if outcome.status == "returned" and compare_outcomes(outcome, outcome, self.cases[number]).passed
         }
         self._mistake_namespaces: dict = {}
         self._mistake_outcomes: dict = {}
@@ -416,6 +422,8 @@ class AssignmentGrader:
     def _judge(self, outcome: Optional[Outcome], number: int) -> Verdict:
         if outcome is None:
             return Verdict(False, "crashed", "this case was not run")
+        if outcome.status == "returned" and number in self.known_results and outcome.value is self.known_results[number][1]:
+            return PASSED
         return compare_outcomes(outcome, self.expected[number], self.cases[number])
 
     @staticmethod
@@ -462,7 +470,8 @@ class AssignmentGrader:
         except SubmissionError as error:
             return self.zero_result(student, os.path.basename(path), str(error))
         result.warnings.extend(submission.warnings)
-        report = sandbox.run(submission.code_cells, self.calls(), submission_path=path, result_limits=self.result_limits)
+        report = sandbox.run(submission.code_cells, self.calls(), submission_path=path, result_limits=self.result_limits,
+                             known_results=self.known_results)
         result.notes.extend(report.notes)
         for cell in report.cells.values():
             if cell.status in ("timed_out", "crashed"):

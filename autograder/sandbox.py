@@ -300,12 +300,17 @@ class Sandbox:
             os.chmod(os.path.join(workdir, name), 0o644)
         return workdir
 
-    def run(self, code_cells: list, calls: list, submission_path: str = "", result_limits: dict = None) -> RunReport:
+    def run(self, code_cells: list, calls: list, submission_path: str = "", result_limits: dict = None,
+            known_results: dict = None) -> RunReport:
         """Run ``code_cells`` then every call ``(number, function, args, kwargs)``.
 
         Returns one :class:`Outcome` per call number.  Calls of a function
         that timed out or crashed are not retried: the rest of that
-        function's calls get the same outcome.
+        function's calls get the same outcome.  ``known_results`` maps a
+        call number to ``(payload, value)``, an encoded result and its
+        decoded value: a call that sends exactly that payload gets that
+        value object without decoding, so most correct results cost the
+        grader one bytes comparison.
         """
         report = RunReport()
         started = time.monotonic()
@@ -332,7 +337,8 @@ class Sandbox:
                             detail=f"not run: the submission used its whole time budget of {self.limits.submission_seconds:g} s",
                         )
                     break
-                finished = self._run_once(code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits or {})
+                finished = self._run_once(code_cells, compiled, skip, pending, workdir, deadline, report, function_failures,
+                                          result_limits or {}, known_results or {})
                 if finished:
                     break
                 report.restarts += 1
@@ -341,7 +347,8 @@ class Sandbox:
             report.elapsed = time.monotonic() - started
         return report
 
-    def _run_once(self, code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits) -> bool:
+    def _run_once(self, code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits,
+                  known_results) -> bool:
         """Run one child until it ends; return True when nothing is left to retry.
 
         The child must send its frames in exactly the order the job implies:
@@ -398,7 +405,7 @@ class Sandbox:
                         error = _clean_error(header.get("error"))
                         report.cells[subject] = CellReport(subject, "raised" if error else "ok", error=error)
                     elif kind == child_protocol.KIND_CALL_RESULT:
-                        report.outcomes[subject] = _outcome_from_frame(header, payload)
+                        report.outcomes[subject] = _outcome_from_frame(header, payload, known_results.get(subject))
                         report.outcomes[subject].elapsed = time.monotonic() - call_started
                 except Exception as error:  # a frame the grader cannot read, such as {"cell": Infinity}
                     raise _ChildGone(f"invalid frame header ({type(error).__name__})") from None
@@ -543,10 +550,12 @@ def _clean_error(error) -> dict:
     }
 
 
-def _outcome_from_frame(header: dict, payload: bytes) -> Outcome:
+def _outcome_from_frame(header: dict, payload: bytes, known: tuple = None) -> Outcome:
     status = header.get("status")
     warnings_count = header.get("warnings") if isinstance(header.get("warnings"), int) else 0
     if status == "returned":
+        if known is not None and payload == known[0]:
+            return Outcome("returned", value=known[1], warnings=warnings_count)
         try:
             return Outcome("returned", value=wire.decode(payload), warnings=warnings_count)
         except wire.WireError as error:

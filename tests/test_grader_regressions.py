@@ -152,3 +152,29 @@ def test_invalid_limit_is_usage_error(tmp_path):
     assert completed.returncode == 2
     assert "AUTOGRADER_CALL_SECONDS" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_identical_results_skip_comparison():
+    spec = load_assignment("ps01_span")
+    grader = AssignmentGrader(spec)
+    name = spec.function_names[0]
+    # The same function, nudged by one part in 10**15 (within tolerance) or by 10% (outside it).
+    nudged = f"_exact_{name} = {name}\ndef {name}(*args, **kwargs):\n    return _exact_{name}(*args, **kwargs) * SCALE\n"
+    results = {}
+    for label, scale in (("exact", None), ("close", "(1 + 1e-15)"), ("wrong", "1.1")):
+        cells = catalogue_cells(spec, {})
+        if scale:
+            cells.append((len(cells), f"SCALE = {scale}\n" + nudged))
+        with Sandbox(Limits()) as sandbox:
+            report = sandbox.run(cells, grader.calls(), result_limits=grader.result_limits, known_results=grader.known_results)
+        results[label] = (report, grader.score(report.outcomes, cells))
+    numbers = [number for number, case in enumerate(grader.cases) if case.function == name and number in grader.known_results]
+    exact_report, exact_scores = results["exact"]
+    assert numbers
+    assert all(exact_report.outcomes[number].value is grader.known_results[number][1] for number in numbers)
+    assert exact_scores[0].score == exact_scores[0].max_score
+    close_report, close_scores = results["close"]
+    assert any(close_report.outcomes[number].value is not grader.known_results[number][1] for number in numbers)
+    assert close_scores[0].score == close_scores[0].max_score
+    _, wrong_scores = results["wrong"]
+    assert wrong_scores[0].score < wrong_scores[0].max_score
