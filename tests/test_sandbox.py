@@ -158,3 +158,14 @@ def test_compiled_cells_keep_errors_in_order():
     assert report.outcomes[0].value == 1
     error = report.outcomes[1].error
     assert (error["cell"], error["line"], error["text"]) == (3, 3, "raise ValueError('from line 3')")
+
+
+def test_long_cell_compiled_by_student_process(monkeypatch):
+    import marshal
+
+    from autograder import sandbox
+
+    long_cell = "def value():\n    return 2\n" + "# padding\n" * 20
+    monkeypatch.setattr(sandbox, "PRECOMPILED_CELL_CHARS", 100)
+    assert marshal.loads(sandbox.compile_cells([(0, long_cell)])) == {}
+    assert run_cells([(0, long_cell)], [(0, "value", (), {})]).outcomes[0].value == 2
