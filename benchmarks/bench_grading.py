@@ -181,6 +181,28 @@ def measure_isolation(repeats: int = 100) -> float:
     return statistics.median(timings)
 
 
+def measure_sandboxed_reference(spec, repeats: int = 100) -> float:
+    """Median seconds to run the reference cells and every hidden case in one fresh sandboxed process.
+
+    This is the floor's work done as the fast path does it: a forked,
+    confined child that runs the cells and the calls and sends the results,
+    without reading a notebook, comparing or storing anything.
+    """
+    from autograder.classroom import catalogue_cells
+    from autograder.sandbox import Sandbox
+
+    grader = AssignmentGrader(spec)
+    cells = catalogue_cells(spec, {})
+    timings = []
+    with Sandbox() as sandbox:
+        sandbox.run(cells, grader.calls(), result_limits=grader.result_limits, known_results=grader.known_results)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            sandbox.run(cells, grader.calls(), result_limits=grader.result_limits, known_results=grader.known_results)
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", default="ps02_attention", help="assignment id (default: ps02_attention)")
@@ -202,6 +224,7 @@ def main() -> int:
         floor = measure_floor(spec)
         figures["floor_seconds_per_submission"] = floor
         figures["isolation_seconds_per_submission"] = measure_isolation()
+        figures["sandboxed_reference_seconds_per_submission"] = measure_sandboxed_reference(spec)
 
         fast_course = make_course(scratch / "fast", spec, (REPOSITORY / "nbgrader_config.py").read_text(), arguments.students)
         fast = timed_run(
