@@ -2,7 +2,8 @@
 
 A child is forked by the zygote, receives its job from the grader, and then,
 before any student code runs: installs a system call filter (no sockets, no
-access to other processes), changes its root directory to a private temporary folder, switches to an unprivileged
+access to other processes), changes its root directory to a private temporary folder
+that holds its run folder and copies of the fonts, switches to an unprivileged
 user id of its own (when started as root), marks itself non-dumpable and
 sets resource limits.  It reports progress as frames on its socket; the
 grader enforces every time limit from outside by killing the process.
@@ -167,9 +168,9 @@ def confine(limits: dict) -> list:
     if os.geteuid() == 0:
         if not filtered and libc.unshare(CLONE_NEWNET) != 0:
             notes.append("could not remove network access (seccomp and unshare failed)")
-        workdir = limits["workdir"]
-        os.chroot(workdir)
-        os.chdir("/")
+        root = limits.get("root", limits["workdir"])
+        os.chroot(root)
+        os.chdir("/" + os.path.relpath(limits["workdir"], root))
         uid = limits["uid"]
         os.setgroups([])
         os.setgid(uid)

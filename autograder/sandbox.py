@@ -217,6 +217,11 @@ class Sandbox:
         remove_stale_directories()
         self.base_directory = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-")
         os.chmod(self.base_directory, 0o711)
+        # The student process's root directory: one run folder at a time, and read-only
+        # copies of the font files matplotlib opens to draw text (see zygote.expose_fonts).
+        self.root_directory = os.path.join(self.base_directory, "root")
+        os.mkdir(self.root_directory)
+        os.chmod(self.root_directory, 0o755)
         self._zygote = None
         self._control = None
         # The calls of the current run, and the calls the running zygote holds.
@@ -239,7 +244,7 @@ class Sandbox:
     def _start_zygote(self) -> None:
         grader_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._zygote = subprocess.Popen(
-            [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno()), str(os.getpid())],
+            [sys.executable, "-m", "autograder.zygote", str(zygote_end.fileno()), str(os.getpid()), self.root_directory],
             pass_fds=(zygote_end.fileno(),),
             env=_zygote_environment(),
             cwd=self.base_directory,
@@ -296,7 +301,7 @@ class Sandbox:
     # -- one submission -----------------------------------------------------
 
     def _prepare_workdir(self, submission_path: str) -> str:
-        workdir = tempfile.mkdtemp(prefix="run-", dir=self.base_directory)
+        workdir = tempfile.mkdtemp(prefix="run-", dir=self.root_directory)
         if submission_path and os.path.isfile(submission_path):
             shutil.copy(submission_path, os.path.join(workdir, os.path.basename(submission_path)))
         # The folder stays owned by the grader: student code may read the copy of
@@ -370,6 +375,7 @@ class Sandbox:
             "skip": sorted(skip),
             "calls": [call[0] for call in pending],
             "limits": {
+                "root": self.root_directory,
                 "workdir": workdir,
                 "uid": self.uid,
                 "memory_bytes": self.limits.memory_bytes,

@@ -1,10 +1,12 @@
 """Pre-started process that forks one sandboxed child per submission.
 
-The grader starts this module as a fresh interpreter, so the children it
-forks contain no grader state: no reference solutions, no expected results,
-no gradebook connection.  It imports the libraries that student code may
-use once, before any privilege is dropped, because a child confined to an
-empty root directory can no longer import anything new.
+The grader starts this module as a fresh interpreter (arguments: the
+control socket's descriptor, the grader's pid and the children's root
+directory), so the children it forks contain no grader state: no reference
+solutions, no expected results, no gradebook connection.  It imports the
+libraries that student code may use once, before any privilege is dropped,
+because a child confined to its root directory can no longer import
+anything new.
 
 Protocol on the control socket (file descriptor in ``argv[1]``): to fork,
 the grader sends the byte ``f`` with one file descriptor attached, the
@@ -63,6 +65,59 @@ def _preload() -> None:
 
 
 PR_SET_PDEATHSIG = 1
+# Limit on the font bytes copied into a sandbox's root directory. matplotlib's own fonts are copied first.
+FONT_COPY_LIMIT_BYTES = 64 << 20
+
+
+def _font_files() -> list:
+    """Return the font files the preloaded matplotlib may open, its own first; [] without matplotlib."""
+    if "matplotlib.font_manager" not in sys.modules:
+        return []
+    import matplotlib
+    from matplotlib import font_manager
+
+    own = os.path.join(matplotlib.get_data_path(), "fonts")
+    files = [os.path.join(folder, name) for folder, _, names in sorted(os.walk(own)) for name in sorted(names)]
+    listed = [entry.fname for entry in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist]
+    # A listed path may be a symbolic link, and matplotlib opens both the path and its target.
+    for path in listed + [os.path.realpath(path) for path in listed]:
+        if path not in files:
+            files.append(path)
+    return files
+
+
+def expose_fonts(root: str) -> int:
+    """Copy the font files in matplotlib's font list into ``root``, each at its own path; return the bytes copied.
+
+    A child confined to ``root`` cannot open files outside it, and matplotlib
+    opens a font file whenever it measures text, so ``plt.tight_layout()``,
+    ``fig.canvas.draw()`` and ``savefig`` failed with "Failed to find font".
+    The copies are read-only for students.  Past ``FONT_COPY_LIMIT_BYTES``
+    the remaining fonts are left out, and only text in them fails to draw.
+    """
+    import shutil
+
+    copied = 0
+    for path in _font_files():
+        target = os.path.join(root, os.path.abspath(path).lstrip(os.sep))
+        try:
+            size = os.path.getsize(path)
+            if copied + size > FONT_COPY_LIMIT_BYTES or os.path.exists(target):
+                continue
+            folder = os.path.dirname(target)
+            missing = []
+            while not os.path.isdir(folder):
+                missing.append(folder)
+                folder = os.path.dirname(folder)
+            for folder in reversed(missing):
+                os.mkdir(folder)
+                os.chmod(folder, 0o755)
+            shutil.copyfile(path, target)
+            os.chmod(target, 0o644)
+            copied += size
+        except OSError:  # an unreadable or vanished font only fails to draw, as before
+            continue
+    return copied
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -110,4 +165,6 @@ def serve(control_fd: int) -> None:
 if __name__ == "__main__":
     die_with_parent(int(sys.argv[2]))
     _preload()
+    if len(sys.argv) > 3 and os.geteuid() == 0:  # only a root grader confines children to the root directory
+        expose_fonts(sys.argv[3])
     serve(int(sys.argv[1]))

@@ -41,7 +41,8 @@ def probe():
 
 EXPECTED_PROBE = " | ".join(["PermissionError"] * 4 + ["errno 13"] * 3)
 
-# Plotting idioms from student notebooks; each must run as it does in Jupyter.
+# Plotting idioms from student notebooks; each must run as it does in Jupyter,
+# including the ones that measure or draw text and so open font files.
 PLOTTING = '''
 import matplotlib
 matplotlib.use("Agg")
@@ -68,6 +69,15 @@ def draw(ax: plt.Axes | None = None):
     return ax
 
 display(Markdown("**done**"))
+ax.set_title("Attention weights", fontweight="bold")
+ax.set_xlabel(r"key $j$ with $\\alpha_{ij}$")
+ax.text(0.5, 0.5, "code", family="monospace")
+plt.tight_layout()
+fig.canvas.draw()
+import io
+buffer = io.BytesIO()
+fig.savefig(buffer, format="png")
+assert buffer.getvalue().startswith(b"\\x89PNG")
 plt.show()
 plt.close("all")
 '''
@@ -169,3 +179,19 @@ def test_long_cell_compiled_by_student_process(monkeypatch):
     monkeypatch.setattr(sandbox, "PRECOMPILED_CELL_CHARS", 100)
     assert marshal.loads(sandbox.compile_cells([(0, long_cell)])) == {}
     assert run_cells([(0, long_cell)], [(0, "value", (), {})]).outcomes[0].value == 2
+
+
+def test_font_copies_read_only():
+    cells = [(0, """
+import matplotlib
+from matplotlib import font_manager
+
+def append_to_font():
+    path = font_manager.findfont("DejaVu Sans")
+    with open(path, "ab") as handle:
+        handle.write(b"x")
+    return path
+""")]
+    outcome = run_cells(cells, [(0, "append_to_font", (), {})]).outcomes[0]
+    assert outcome.status == "raised"
+    assert outcome.error["type"] in ("PermissionError", "OSError")

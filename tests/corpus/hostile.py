@@ -346,7 +346,11 @@ ESCAPE_ROOT = cell(
         pass
     for _ in range(30):
         os.chdir("..")
-    for path in ("/usr", "/work", "/proc", "/tmp", "/etc"):
+    # The root folder holds copies of font files at their own paths, so only files that
+    # are never copied show an escape: the interpreter, numpy's code, system files.
+    import sys
+    import numpy
+    for path in ("/usr/bin", "/etc/passwd", "/proc/self", sys.executable, numpy.__file__):
         if os.path.exists(path):
             escapes.append(f"{path} is visible")
     if escapes:
