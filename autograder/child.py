@@ -2,10 +2,10 @@
 
 A child is forked by the zygote, receives its job from the grader, and then,
 before any student code runs: installs a system call filter (no sockets, no
-access to other processes), changes its root directory to a private temporary folder
-that holds its run folder and copies of the fonts, switches to an unprivileged
-user id of its own (when started as root), marks itself non-dumpable and
-sets resource limits.  It reports progress as frames on its socket; the
+access to other processes), changes its root directory to a private
+temporary folder that holds its run folder and copies of the fonts, switches
+to an unprivileged user id of its own (when started as root), marks itself
+non-dumpable and sets resource limits.  It reports progress as frames on its socket; the
 grader enforces every time limit from outside by killing the process.
 
 Frame: 4-byte little-endian length, 1-byte kind, then a JSON header and, for
@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import ctypes
 import json
-import marshal
 import os
 import pickle
 import resource
@@ -232,8 +231,7 @@ def run_child(fd: int) -> None:
         if event == "done":
             send(KIND_CELL_DONE, {"cell": index, "error": error})
 
-    compiled = marshal.loads(job["compiled"]) if job.get("compiled") else None  # made by the grader, like the job
-    runner.execute_cells(cells, set(job["skip"]), namespace, report, compiled)
+    runner.execute_cells(cells, set(job["skip"]), namespace, report)
     send(KIND_LOADED, {})
 
     for number in job["calls"]:

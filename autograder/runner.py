@@ -62,20 +62,11 @@ def new_namespace() -> dict:
     return {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": _SilentShell}
 
 
-def compile_cell(index: int, code, tree=None):
-    """Compile one cell's code, or its already parsed ``tree``, as a notebook runs it."""
-    # dont_inherit: this module's __future__ imports must not change the student's code.
-    return compile(code if tree is None else tree, cell_filename(index), "exec", dont_inherit=True)
-
-
-def execute_cells(cells: list, skip: set, namespace: dict, report, compiled: dict = None) -> None:
+def execute_cells(cells: list, skip: set, namespace: dict, report) -> None:
     """Run each ``(index, code)`` cell in order; a raising cell does not stop the rest.
 
     ``report(event, index, error)`` is called with "start" before and "done"
-    after each cell, with ``error`` a description dict or None.  ``compiled``
-    maps cell indexes to code objects compiled in advance; other cells are
-    compiled here, so a cell that does not compile raises its SyntaxError
-    in its turn, as in Jupyter.
+    after each cell, with ``error`` a description dict or None.
     """
     sources = {index: code for index, code in cells}
     for index, code in cells:
@@ -84,12 +75,11 @@ def execute_cells(cells: list, skip: set, namespace: dict, report, compiled: dic
         report("start", index, None)
         error = None
         try:
-            compiled_code = compiled.get(index) if compiled else None
-            if compiled_code is None:
-                compiled_code = compile_cell(index, code)
+            # dont_inherit: this module's __future__ imports must not change the student's code.
+            compiled = compile(code, cell_filename(index), "exec", dont_inherit=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                exec(compiled_code, namespace)
+                exec(compiled, namespace)
         except BaseException as raised:  # SystemExit and KeyboardInterrupt too: a cell may not end grading
             error = describe_exception(raised, sources)
         report("done", index, error)

@@ -10,10 +10,8 @@ costs more than ``Limits.submission_seconds`` of wall time in total.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import marshal
 import os
 import pickle
 import shutil
@@ -25,13 +23,11 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 
 from . import child as child_protocol
-from . import runner, wire
+from . import wire
 from .compare import Outcome
-from .submission import parse_cell
 
 log = logging.getLogger("autograder.sandbox")
 
@@ -45,8 +41,6 @@ DEFAULT_RESULT_BYTES = 8 << 20
 # Polling interval and poll count of the frame reader (see Sandbox._receive_frame).
 POLL_SECONDS = 0.0005
 POLLS_BEFORE_BLOCKING = 20
-# Cells longer than this are compiled by the student process, under the cell time limit.
-PRECOMPILED_CELL_CHARS = 100_000
 
 _slot_lock = threading.Lock()
 _next_slot = 0
@@ -170,41 +164,6 @@ def _zygote_environment() -> dict:
     environment = {name: os.environ[name] for name in kept if name in os.environ}
     environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
     return environment
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled_cell(index: int, code: str):
-    """Return the code object of one cell, or None when it does not compile.
-
-    The grader parses every cell anyway to read the submission, so it
-    compiles the cached syntax tree too.  On ps02_attention, running the
-    cells took a freshly forked student process 1.7 ms from source and
-    0.5 ms from code compiled here.  A cell that does not compile, and a
-    cell too long to compile here quickly, is left to the student process,
-    which compiles it within the cell's time limit and reports any error as
-    the cell's, in its turn.
-    """
-    if len(code) > PRECOMPILED_CELL_CHARS:
-        return None
-    tree = parse_cell(code)
-    if tree is None:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return runner.compile_cell(index, code, tree)
-    except Exception:  # any compiler error is reported by the student process instead
-        return None
-
-
-def compile_cells(code_cells: list) -> bytes:
-    """Return the marshalled ``{index: code object}`` of the cells that compile."""
-    compiled = {}
-    for index, code in code_cells:
-        code_object = _compiled_cell(index, code)
-        if code_object is not None:
-            compiled[index] = code_object
-    return marshal.dumps(compiled)
 
 
 class Sandbox:
@@ -332,7 +291,6 @@ class Sandbox:
         pending = list(calls)
         function_failures: dict = {}
         workdir = self._prepare_workdir(submission_path)
-        compiled = compile_cells(code_cells)
         try:
             while True:
                 pending = [call for call in pending if call[0] not in report.outcomes]
@@ -348,7 +306,7 @@ class Sandbox:
                             detail=f"not run: the submission used its whole time budget of {self.limits.submission_seconds:g} s",
                         )
                     break
-                finished = self._run_once(code_cells, compiled, skip, pending, workdir, deadline, report, function_failures,
+                finished = self._run_once(code_cells, skip, pending, workdir, deadline, report, function_failures,
                                           result_limits or {}, known_results or {})
                 if finished:
                     break
@@ -358,7 +316,7 @@ class Sandbox:
             report.elapsed = time.monotonic() - started
         return report
 
-    def _run_once(self, code_cells, compiled, skip, pending, workdir, deadline, report, function_failures, result_limits,
+    def _run_once(self, code_cells, skip, pending, workdir, deadline, report, function_failures, result_limits,
                   known_results) -> bool:
         """Run one child until it ends; return True when nothing is left to retry.
 
@@ -371,7 +329,6 @@ class Sandbox:
         pid, sock = self._fork_child()
         job = {
             "cells": code_cells,
-            "compiled": compiled,
             "skip": sorted(skip),
             "calls": [call[0] for call in pending],
             "limits": {

@@ -1,6 +1,7 @@
 """The student process: denied system calls, real plotting libraries, private case inputs."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -41,8 +42,8 @@ def probe():
 
 EXPECTED_PROBE = " | ".join(["PermissionError"] * 4 + ["errno 13"] * 3)
 
-# Plotting idioms from student notebooks; each must run as it does in Jupyter,
-# including the ones that measure or draw text and so open font files.
+# Plotting idioms from student notebooks. Each must run as it does in Jupyter,
+# including the idioms that measure or draw text, which open font files.
 PLOTTING = '''
 import matplotlib
 matplotlib.use("Agg")
@@ -148,37 +149,27 @@ def test_stale_sandbox_folders_removed(tmp_path):
     assert recent.exists()
 
 
-def test_compiled_cells_keep_errors_in_order():
-    import marshal
 
-    from autograder.sandbox import compile_cells
-
-    cells = [
-        (0, "def first():\n    return 1\n"),
-        (1, "def broken(:\n    pass\n"),
-        (2, "return 5\n"),
-        (3, "def second():\n    x = 1\n    raise ValueError('from line 3')\n"),
-    ]
-    compiled = marshal.loads(compile_cells(cells))
-    assert sorted(compiled) == [0, 3]
-    report = run_cells(cells, [(0, "first", (), {}), (1, "second", (), {})])
-    assert report.cells[0].status == "ok"
-    assert report.cells[1].error["type"] == "SyntaxError"
-    assert report.cells[2].error["type"] == "SyntaxError"
-    assert report.outcomes[0].value == 1
-    error = report.outcomes[1].error
-    assert (error["cell"], error["line"], error["text"]) == (3, 3, "raise ValueError('from line 3')")
+def nested_finally(depth: int) -> str:
+    """Return a cell of nested try/finally blocks, whose bytecode doubles with each level."""
+    lines = []
+    for level in range(depth):
+        lines += [" " * level + "try:", " " * level + " x = 1", " " * level + "finally:"]
+    lines.append(" " * depth + "x = 2")
+    return "\n".join(lines) + "\n"
 
 
-def test_long_cell_compiled_by_student_process(monkeypatch):
-    import marshal
-
-    from autograder import sandbox
-
-    long_cell = "def value():\n    return 2\n" + "# padding\n" * 20
-    monkeypatch.setattr(sandbox, "PRECOMPILED_CELL_CHARS", 100)
-    assert marshal.loads(sandbox.compile_cells([(0, long_cell)])) == {}
-    assert run_cells([(0, long_cell)], [(0, "value", (), {})]).outcomes[0].value == 2
+def test_costly_compile_stays_in_student_process():
+    # About 1 KB of source that takes seconds and gigabytes to compile: the cost must fall on
+    # the confined student process, within the cell time limit, and not on the grader.
+    cells = [(0, nested_finally(20)), (1, "def value():\n    return 3\n")]
+    limits = Limits(cell_seconds=1, call_seconds=2, submission_seconds=20)
+    started = time.monotonic()
+    with Sandbox(limits) as sandbox:
+        report = sandbox.run(cells, [(0, "value", (), {})])
+    assert report.cells[0].status in ("timed_out", "raised")
+    assert report.outcomes[0].value == 3
+    assert time.monotonic() - started < 10
 
 
 def test_font_copies_read_only():
