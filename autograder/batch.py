@@ -82,7 +82,9 @@ def folder_digest(folder: str) -> str:
         if name.endswith(".ipynb") or name == "timestamp.txt":
             digest.update(name.encode())
             with open(os.path.join(folder, name), "rb") as handle:
-                digest.update(handle.read())
+                # In blocks, so that a huge notebook costs no memory here.
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()
 
 

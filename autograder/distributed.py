@@ -41,15 +41,39 @@ def _worker_grader(assignment_id: str, released_sources: frozenset):
 
 
 def grade_files_on_worker(assignment_id: str, student_id: str, files: dict, released_sources: frozenset, limits: Limits):
-    """Grade one submission, given as {file name: bytes}, on a Dask worker."""
+    """Grade one submission, given as {file name: bytes}, on a Dask worker.
+
+    A notebook over the size limit arrives as its size alone and is
+    recreated as a sparse file of that size, which the grader rejects with
+    the same reason as on the coordinator's machine.
+    """
     from .grading import grade_student_folder
 
     grader = _worker_grader(assignment_id, released_sources)
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as folder:
         for name, content in files.items():
             with open(os.path.join(folder, os.path.basename(name)), "wb") as handle:
-                handle.write(content)
+                if isinstance(content, int):
+                    handle.truncate(content)
+                else:
+                    handle.write(content)
         return grade_student_folder(grader, folder, _worker_sandbox(limits), student_id)
+
+
+def _submission_files(folder: str, notebook_bytes: int) -> dict:
+    """Return {name: bytes} of a submission folder's notebooks and timestamp, or the size of an oversized notebook."""
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path) or not (name.endswith(".ipynb") or name == "timestamp.txt"):
+            continue
+        size = os.path.getsize(path)
+        if name.endswith(".ipynb") and size > notebook_bytes:
+            files[name] = size
+            continue
+        with open(path, "rb") as handle:
+            files[name] = handle.read()
+    return files
 
 
 class DaskPool:
@@ -72,19 +96,33 @@ class DaskPool:
 
         released = frozenset(grader_for(assignment_id, course_root).released_sources)
         released_future = self.client.scatter(released, broadcast=True)
-        futures = {}
-        for student_id, folder in jobs:
-            files = {}
-            for name in sorted(os.listdir(folder)):
-                path = os.path.join(folder, name)
-                if os.path.isfile(path) and (name.endswith(".ipynb") or name == "timestamp.txt"):
-                    with open(path, "rb") as handle:
-                        files[name] = handle.read()
-            future = self.client.submit(
-                grade_files_on_worker, assignment_id, student_id, files, released_future, self.limits, pure=False
-            )
-            futures[future] = (student_id, folder)
-        return ((futures[future], future) for future in as_completed(futures))
+        # A few tasks per worker thread are in flight, so the files held here do not grow with the class.
+        window = max(8, 4 * sum(self.client.nthreads().values()))
+        waiting = iter(jobs)
+        futures: dict = {}
+        completed = as_completed()
+
+        def submit_next() -> None:
+            for student_id, folder in waiting:
+                try:
+                    files = _submission_files(folder, self.limits.notebook_bytes)
+                except OSError:  # the folder changed since it was listed; grade what is left
+                    files = {}
+                future = self.client.submit(
+                    grade_files_on_worker, assignment_id, student_id, files, released_future, self.limits, pure=False
+                )
+                futures[future] = (student_id, folder)
+                completed.add(future)
+                return
+
+        def finished():
+            for _ in range(window):
+                submit_next()
+            for future in completed:
+                yield futures.pop(future), future
+                submit_next()
+
+        return finished()
 
     def close(self) -> None:
         self.client.close()

@@ -240,15 +240,21 @@ def write_autograded_notebook(course_root: str, assignment_id: str, student_id: 
     name = f"{spec.notebook}.ipynb"
     release = instructor_notebook(os.path.join(course_root, "release", assignment_id, name))
     source = instructor_notebook(os.path.join(course_root, "source", assignment_id, name))
-    try:
-        path, _ = find_notebook(folder, name)
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        # One JSON parse serves both the readability check and the conversion.
-        document = parse_document(raw, path)
-        cells_of_document(document, path)
-        nb = _plain_notebook(document)
-    except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
+    nb = None
+    # A submission the grader could not read, such as one over the size limit, is shown as
+    # the released notebook with the verdicts, and is not read again here.
+    if result.error is None:
+        try:
+            path, _ = find_notebook(folder, name)
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            # One JSON parse serves both the readability check and the conversion.
+            document = parse_document(raw, path)
+            cells_of_document(document, path)
+            nb = _plain_notebook(document)
+        except (SubmissionError, OSError, ValueError, KeyError, AttributeError, TypeError):
+            nb = None
+    if nb is None:
         nb = copy.deepcopy(release)
     # Batch workers grade many students, so each repair warning names the student.
     repair_cells(nb, release, spec.function_names, _StudentLog(log, {"student": f"{student_id}/{assignment_id}"}))

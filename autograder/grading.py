@@ -466,7 +466,7 @@ class AssignmentGrader:
         started = time.monotonic()
         result = SubmissionResult(self.spec.assignment_id, student, os.path.basename(path))
         try:
-            submission = load_submission(path, set(self.function_names), self.released_sources)
+            submission = load_submission(path, set(self.function_names), self.released_sources, sandbox.limits.notebook_bytes)
         except SubmissionError as error:
             return self.zero_result(student, os.path.basename(path), str(error))
         result.warnings.extend(submission.warnings)

@@ -49,7 +49,7 @@ from .grading import SubmissionResult, grader_for
 from .results import store_result
 from .sandbox import Limits, Sandbox
 from .feedback_notebook import apply_verdicts, instructor_notebook, repair_cells
-from .submission import SubmissionError, find_notebook, join_source, read_cells
+from .submission import SubmissionError, find_notebook, join_source, read_cells, read_notebook_bytes
 
 log = logging.getLogger("autograder.nbgrader")
 
@@ -133,8 +133,7 @@ def stage_submission(assignment, student, notebooks) -> None:
         if os.path.basename(path) != expected:
             continue
         try:
-            with open(path, "rb") as handle:
-                read_cells(handle.read(), path)
+            read_cells(read_notebook_bytes(path, Limits.from_environment().notebook_bytes), path)
             nbformat.read(path, as_version=4)
         except SubmissionError as error:
             notebooks[position] = _stage_placeholder(folder, assignment_id, student_id, expected, str(error))

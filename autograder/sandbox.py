@@ -60,13 +60,16 @@ class Limits:
     memory_bytes: int = 1 << 30
     max_processes: int = 1
     file_size_bytes: int = 16 << 20
+    # Largest notebook file the grader reads; a larger one gets 0 with the reason.
+    notebook_bytes: int = 64 << 20
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Limits":
         """Read overrides such as AUTOGRADER_CALL_SECONDS=2 from the environment."""
         values = {}
         for name, kind in (("cell_seconds", float), ("call_seconds", float), ("submission_seconds", float),
-                           ("memory_bytes", int), ("max_processes", int), ("file_size_bytes", int)):
+                           ("memory_bytes", int), ("max_processes", int), ("file_size_bytes", int),
+                           ("notebook_bytes", int)):
             text = environ.get(f"AUTOGRADER_{name.upper()}")
             if text is None:
                 continue

@@ -82,6 +82,30 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
     )
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def read_notebook_bytes(path: str, max_bytes: Optional[int] = None) -> bytes:
+    """Return a notebook file's bytes; raise SubmissionError when it is unreadable or larger than ``max_bytes``.
+
+    The size is checked before reading, so a notebook of gigabytes costs
+    the grader nothing.  Notebooks grow that large through the images in
+    cell outputs, which grading does not need.
+    """
+    try:
+        size = os.path.getsize(path)
+        if max_bytes is not None and size > max_bytes:
+            raise SubmissionError(
+                f"{os.path.basename(path)} is {_megabytes(size)}, more than the {_megabytes(max_bytes)} the grader reads; "
+                "clear all outputs (Kernel > Restart Kernel and Clear All Outputs), save and submit again"
+            )
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise SubmissionError(f"cannot read {path}: {error.strerror}") from None
+
+
 def read_cells(raw: bytes, path: str = "<notebook>") -> list:
     """Parse notebook JSON of any nbformat 4.x (or 3.x) into cells; raise SubmissionError."""
     return cells_of_document(parse_document(raw, path), path)
@@ -231,14 +255,11 @@ def plan_submission(cells: list, graded_names: set, released_sources: set) -> tu
     return code_cells, warnings
 
 
-def load_submission(path: str, graded_names: set, released_sources: set) -> Submission:
+def load_submission(path: str, graded_names: set, released_sources: set, max_bytes: Optional[int] = None) -> Submission:
     """Read and plan one submitted notebook; raise SubmissionError if it cannot be read."""
     if os.path.islink(path):
         raise SubmissionError(f"{os.path.basename(path)} is a symbolic link; submit the notebook file itself")
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise SubmissionError(f"cannot read {path}: {error.strerror}") from None
+    raw = read_notebook_bytes(path, max_bytes)
     cells = read_cells(raw, path)
     code_cells, warnings = plan_submission(cells, graded_names, released_sources)
     if not any(_defines_any(code, graded_names) for _, code in code_cells):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -178,3 +179,33 @@ def test_identical_results_skip_comparison():
     assert close_scores[0].score == close_scores[0].max_score
     _, wrong_scores = results["wrong"]
     assert wrong_scores[0].score < wrong_scores[0].max_score
+
+
+def test_oversized_notebook_gets_reason(tmp_path):
+    spec = load_assignment("ps01_span")
+    course = make_course(tmp_path / "course")
+    write_submission(str(course), spec, StudentRecipe("plain", ""))
+
+    def add_large_output(nb):
+        image = nbformat.v4.new_output("display_data", data={"image/png": "A" * 400_000})
+        next(cell for cell in nb.cells if cell.cell_type == "code").outputs.append(image)
+
+    write_submission(str(course), spec, StudentRecipe("plotter", "", damage=add_large_output))
+    environment = tool_environment()
+    environment["AUTOGRADER_NOTEBOOK_BYTES"] = "300000"
+    json_path = tmp_path / "grades.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "ps01_span", "--json", str(json_path), "--no-progress"],
+        cwd=course, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    records = json.loads(json_path.read_text())["records"]
+    plotter = [record for record in records if record["student"] == "plotter"]
+    plain = [record for record in records if record["student"] == "plain"]
+    assert plotter
+    assert all(record["score"] == 0 for record in plotter)
+    assert all("more than the 0.3 MiB the grader reads" in record["diagnosis"] for record in plotter)
+    assert all("Clear All Outputs" in record["diagnosis"] for record in plotter)
+    assert all(record["score"] == record["max_score"] for record in plain)
+    autograded = course / "autograded" / "plotter" / "ps01_span" / "span.ipynb"
+    assert "A" * 1000 not in autograded.read_text()
