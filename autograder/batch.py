@@ -122,6 +122,12 @@ class LocalPool:
     Reading notebooks and comparing results is Python work, so it runs in
     separate processes rather than threads; the main process only writes.
     Workers are started with "spawn", so they hold no gradebook connection.
+
+    A worker that dies (the out-of-memory killer, a signal) breaks the whole
+    process pool.  The pool is then started again, and the submissions that
+    were being graded are graded again one at a time, so that a submission
+    that kills its worker a second time is reported as an error alone and
+    the others are graded.
     """
 
     # Workers write each autograded notebook themselves, in parallel.
@@ -132,7 +138,7 @@ class LocalPool:
         self.limits = limits
         self._executor = None
 
-    def grade(self, course_root: str, assignment_id: str, jobs: list):
+    def _start(self, course_root: str, assignment_id: str) -> None:
         import multiprocessing
 
         self._executor = concurrent.futures.ProcessPoolExecutor(
@@ -141,25 +147,66 @@ class LocalPool:
             initializer=_start_worker,
             initargs=(course_root, assignment_id, self.limits, os.getpid()),
         )
-        # A few jobs per worker are in flight at a time, so memory does not grow with the class.
-        waiting = iter(jobs)
-        running: dict = {}
+
+    def grade(self, course_root: str, assignment_id: str, jobs: list):
+        from collections import deque
+        from concurrent.futures.process import BrokenProcessPool
+
+        self._start(course_root, assignment_id)
+        waiting = deque(jobs)
+        # Submissions in flight when a worker died, graded again one at a time.
+        suspects: deque = deque()
+        running: dict = {}  # future -> (job, graded alone)
 
         def submit_more() -> None:
-            for job in waiting:
-                running[self._executor.submit(_grade_in_worker, *job)] = job
-                if len(running) >= 4 * self.workers:
-                    return
+            if suspects:
+                if not running:
+                    job = suspects.popleft()
+                    running[self._executor.submit(_grade_in_worker, *job)] = (job, True)
+                return
+            # A few jobs per worker are in flight at a time, so memory does not grow with the class.
+            while waiting and len(running) < 4 * self.workers:
+                job = waiting.popleft()
+                running[self._executor.submit(_grade_in_worker, *job)] = (job, False)
 
         def finished():
+            submit_more()
             while running:
                 done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+                    # Every job in flight fails with the pool; some may have finished just before.
+                    done, _ = concurrent.futures.wait(running)
+                broken = []
                 for future in done:
-                    yield running.pop(future), future
+                    job, alone = running.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        broken.append((job, alone))
+                    else:
+                        yield job, future
+                if broken:
+                    yield from self._recover(course_root, assignment_id, broken, suspects)
                 submit_more()
 
-        submit_more()
         return finished()
+
+    def _recover(self, course_root: str, assignment_id: str, broken: list, suspects) -> Iterable:
+        """Start a new pool; queue the broken jobs as suspects, or fail the one that was graded alone."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._start(course_root, assignment_id)
+        retried = [job for job, alone in broken if not alone]
+        if retried:
+            log.warning("a grading worker died; the %d submission(s) in flight (%s) are graded again one at a time",
+                        len(retried), ", ".join(student for student, _ in retried))
+            suspects.extend(retried)
+        for job, alone in broken:
+            if not alone:
+                continue
+            failed = concurrent.futures.Future()
+            failed.set_exception(BatchError(
+                f"the grading worker died twice while grading {job[0]}/{assignment_id}, the second time with no other "
+                "submission in flight (for example killed by the out-of-memory killer); it is not graded"
+            ))
+            yield job, failed
 
     def close(self) -> None:
         if self._executor is not None:

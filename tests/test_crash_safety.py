@@ -187,3 +187,56 @@ def test_writer_failure_keeps_other_students(crash_course):
     assert sorted(scores) == [("a_first", 1.0), ("c_third", 1.0)]
     records = crash_course / ".grading" / ASSIGNMENT
     assert sorted(path.stem for path in records.glob("*.json")) == ["a_first", "c_third"]
+
+
+def test_dead_worker_costs_no_student(crash_course):
+    environment = tool_environment()
+    environment["AUTOGRADER_CELL_SECONDS"] = "3"
+    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--workers", "2", "--no-progress"]
+    process = subprocess.Popen(command, cwd=crash_course, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def grading_worker():
+        processes = live_processes()
+        started = descendants(process.pid)
+        # A worker is a direct child of the grader whose own descendants include a sandboxed child.
+        for pid in started:
+            parent, _, _ = processes.get(pid, (0, 0, ""))
+            if parent == process.pid and any(processes[child][1] >= SANDBOX_UID_BASE
+                                             for child in descendants(pid) if child in processes):
+                return pid
+        return None
+
+    found = []
+    try:
+        wait_for(lambda: found.append(grading_worker()) or found[-1] is not None, timeout=120)
+        os.kill(found[-1], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr[-3000:]
+    assert "a grading worker died" in stderr
+    students, unset = gradebook_rows(crash_course)
+    assert students == sorted(STUDENTS)
+    assert unset == 0
+
+
+def test_second_death_alone_reports_submission():
+    from collections import deque
+
+    from autograder.batch import BatchError, LocalPool
+    from autograder.sandbox import Limits
+
+    pool = LocalPool(1, Limits())
+    pool._start("/nonexistent-course", ASSIGNMENT)
+    suspects = deque()
+    try:
+        broken = [(("e_alone", "folder-e"), True), (("f_other", "folder-f"), False)]
+        results = list(pool._recover("/nonexistent-course", ASSIGNMENT, broken, suspects))
+    finally:
+        pool.close()
+    assert [job for job, _ in results] == [("e_alone", "folder-e")]
+    with pytest.raises(BatchError, match="died twice while grading e_alone"):
+        results[0][1].result()
+    assert list(suspects) == [("f_other", "folder-f")]
