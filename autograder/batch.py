@@ -382,7 +382,7 @@ def json_records(result: SubmissionResult) -> list:
                 "status": function.status,
                 "diagnosis": "; ".join(diagnosis) or result.error or "",
                 "misconception": function.misconception["name"] if function.misconception else None,
-                "elapsed": round(function.elapsed, 4),
+                "elapsed": round(function.elapsed, 6),
             }
         )
     return records

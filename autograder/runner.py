@@ -10,6 +10,7 @@ is encoded with :mod:`autograder.wire`.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 import warnings
 
@@ -89,8 +90,9 @@ def call_case(namespace: dict, function_name: str, args: tuple, kwargs: dict, ce
     """Call the named function on one case and return a plain outcome dict.
 
     The outcome has ``status`` "missing", "not_callable", "raised" (with
-    ``error``) or "returned" (with ``payload``, the encoded value) and
-    ``warnings``, the number of warnings the call emitted.
+    ``error``) or "returned" (with ``payload``, the encoded value),
+    ``warnings``, the number of warnings the call emitted, and ``seconds``,
+    the time the function ran.
     """
     function = namespace.get(function_name)
     if function is None:
@@ -99,15 +101,18 @@ def call_case(namespace: dict, function_name: str, args: tuple, kwargs: dict, ce
         return {"status": "not_callable", "type": type(function).__name__}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        started = time.perf_counter()
         try:
             value = function(*args, **kwargs)
         except BaseException as raised:  # the student's exception is a verdict, not a grader error
-            return {"status": "raised", "error": describe_exception(raised, cell_sources), "warnings": len(caught)}
+            seconds = time.perf_counter() - started
+            return {"status": "raised", "error": describe_exception(raised, cell_sources), "warnings": len(caught), "seconds": seconds}
+        seconds = time.perf_counter() - started
     try:
         payload = wire.encode(value)
     except BaseException as raised:
-        return {"status": "raised", "error": describe_exception(raised, cell_sources), "warnings": len(caught)}
-    return {"status": "returned", "payload": payload, "warnings": len(caught)}
+        return {"status": "raised", "error": describe_exception(raised, cell_sources), "warnings": len(caught), "seconds": seconds}
+    return {"status": "returned", "payload": payload, "warnings": len(caught), "seconds": seconds}
 
 
 def raise_recursion_floor() -> None:

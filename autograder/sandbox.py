@@ -378,7 +378,7 @@ class Sandbox:
                         report.cells[subject] = CellReport(subject, "raised" if error else "ok", error=error)
                     elif kind == child_protocol.KIND_CALL_RESULT:
                         report.outcomes[subject] = _outcome_from_frame(header, payload, known_results.get(subject))
-                        report.outcomes[subject].elapsed = time.monotonic() - call_started
+                        report.outcomes[subject].elapsed = _call_seconds(header, time.monotonic() - call_started, self.limits.call_seconds)
                 except Exception as error:  # a frame the grader cannot read, such as {"cell": Infinity}
                     raise _ChildGone(f"invalid frame header ({type(error).__name__})") from None
                 # The frame ends one step and starts the next one's clock.
@@ -495,6 +495,19 @@ class Sandbox:
         if not isinstance(header, dict):
             raise _ChildGone("invalid frame header")
         return kind, header, body[5 + header_size :]
+
+
+def _call_seconds(header: dict, measured: float, limit: float) -> float:
+    """Return the time a call ran, as the student process timed it, or as measured here when that is invalid.
+
+    Frames arrive in bursts, so the time between two frames says little about
+    one call.  The student process could lie about its timing, but the value
+    is only reported, never scored.
+    """
+    seconds = header.get("seconds")
+    if type(seconds) in (int, float) and 0 <= seconds <= limit:
+        return float(seconds)
+    return min(max(measured, 0.0), limit)
 
 
 def _kill(pid: int) -> None:

@@ -306,6 +306,8 @@ def test_repair_warnings_name_student(tmp_path, caplog):
     write_submission(str(course), spec, StudentRecipe("stripped", "", damage=strip_metadata))
     folder = course / "submitted" / "stripped" / "ps02_attention"
     result = AssignmentGrader(spec).zero_result("stripped", f"{spec.notebook}.ipynb", "not graded in this test")
+    # A result with an error stands for an unreadable submission, which the writer does not read.
+    result.error = None
     with caplog.at_level("WARNING", logger="autograder.nbgrader"):
         write_autograded_notebook(str(course), "ps02_attention", "stripped", str(folder), result)
     messages = [record.getMessage() for record in caplog.records]

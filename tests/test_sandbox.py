@@ -186,3 +186,16 @@ def append_to_font():
     outcome = run_cells(cells, [(0, "append_to_font", (), {})]).outcomes[0]
     assert outcome.status == "raised"
     assert outcome.error["type"] in ("PermissionError", "OSError")
+
+
+def test_call_time_measured_by_student_process():
+    from autograder.sandbox import _call_seconds
+
+    cells = [(0, "import time\ndef slow():\n    time.sleep(0.2)\n    return 1\ndef quick():\n    return 2\n")]
+    outcomes = run_cells(cells, [(0, "slow", (), {}), (1, "quick", (), {})]).outcomes
+    assert 0.2 <= outcomes[0].elapsed < 1.0
+    assert 0 < outcomes[1].elapsed < 0.1
+    assert _call_seconds({"seconds": 1e9}, 0.5, 5.0) == 0.5
+    assert _call_seconds({"seconds": float("nan")}, 0.5, 5.0) == 0.5
+    assert _call_seconds({"seconds": True}, 0.5, 5.0) == 0.5
+    assert _call_seconds({"seconds": 0.25}, 0.5, 5.0) == 0.25
