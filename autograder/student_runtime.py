@@ -244,6 +244,8 @@ class CheckReport:
                 "Passing the visible cases does not guarantee full marks: the grader also runs hidden "
                 f"cases of {self.name} in these groups: {groups}."
             ))
+        elif self.banned and not failed:
+            lines.append(_wrap(f"Rewrite {self.name} without them, run its cell, then run this check again."))
         elif not self.misconception:
             lines.append(_wrap(f'Fix the first failing case first. If you are stuck, run hint("{self.name}").'))
         return "\n".join(lines)

@@ -27,8 +27,15 @@ BAN = ("@", "dot", "matmul", "einsum", "inner", "tensordot", "vdot")
         [(0, "def _product(a, b):\n    return a @ b\n\ndef combine_columns(X, w):\n    return _product(X, w)\n")],
         [(0, "from numpy import dot\ndef combine_columns(X, w):\n    return dot(X, w)\n")],
         [(0, "def combine_columns(X, w):\n    return sum(w[j] * X[:, j] for j in range(len(w)))\n"), (1, "combine_columns = lambda X, w: X @ w\n")],
+        [(0, "if True:\n    def combine_columns(X, w):\n        return X @ w\n")],
+        [(0, "try:\n    def combine_columns(X, w):\n        return X @ w\nexcept Exception:\n    pass\n")],
+        [(0, "(combine_columns := lambda X, w: X @ w)\n")],
+        [(0, "def _product(a, b):\n    return a @ b\n\ndef combine_columns(X, w, _product=_product):\n    return _product(X, w)\n")],
+        [(0, "for combine_columns in [lambda X, w: X @ w]:\n    pass\n")],
+        [(0, "def _wrap(function):\n    return lambda X, w: X @ w\n\n@_wrap\ndef combine_columns(X, w):\n    return X[:, 0] * w[0]\n")],
     ],
-    ids=["lambda", "dunder", "multi_dot", "helper", "imported-name", "rebound-later"],
+    ids=["lambda", "dunder", "multi_dot", "helper", "imported-name", "rebound-later", "inside-if", "inside-try", "walrus",
+         "default-argument", "for-target", "decorator"],
 )
 def test_ban_sees_indirect_products(cells):
     assert find_banned_usage(cells, "combine_columns", BAN) != []

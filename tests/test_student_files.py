@@ -306,6 +306,8 @@ def test_report_for_banned_operator(checks, tmp_path):
     text = report.format()
     assert "the grader will not count them" in text
     assert "combine_values must not use the @ operator" in text
+    assert "Rewrite combine_values without them" in text
+    assert "Fix the first failing case first" not in text
 
 
 def test_report_notes_warnings(checks):

@@ -52,8 +52,8 @@ SPEC = AssignmentSpec(
             banned=("@", "dot", "matmul", "einsum", "inner", "tensordot", "vdot"),
             banned_reason=(
                 "combine_values must build the output as an explicit sum of weighted value vectors, "
-                "so that each output is visibly a combination of the rows of V; matrix and dot "
-                "products would hide that"
+                "so that each output is visibly a combination of the rows of V. Matrix and dot "
+                "products would hide that."
             ),
         ),
         FunctionSpec(

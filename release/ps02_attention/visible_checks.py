@@ -435,7 +435,7 @@ def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = Non
         return Verdict(False, "type", f"the result could not be compared with the expected one ({type(error).__name__}: {error})")
 
 
-# --- from autograder/grading.py (_MATMUL_ALIASES, _local_names, _same_result, _top_level_bindings, explain_verdict, find_banned_usage) ---
+# --- from autograder/grading.py (_MATMUL_ALIASES, _SCOPES, _local_names, _module_bindings, _module_expressions, _module_statements, _same_result, _target_names, explain_verdict, find_banned_usage) ---
 
 
 def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
@@ -464,25 +464,65 @@ def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
 _MATMUL_ALIASES = ("__matmul__", "__rmatmul__", "multi_dot")
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _module_statements(statements: list):
+    """Yield the statements that run at module level, in source order: those nested in if, for,
+    while, with, try and match blocks too, but not those inside function or class bodies."""
+    for statement in statements:
+        yield statement
+        if isinstance(statement, _SCOPES):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _module_statements(getattr(statement, field, None) or [])
+        for handler in getattr(statement, "handlers", None) or []:
+            yield from _module_statements(handler.body)
+        for case in getattr(statement, "cases", None) or []:
+            yield from _module_statements(case.body)
+
+
+def _module_expressions(statement):
+    """Yield the expression nodes of one statement that run in its own scope, outside nested bodies."""
+    pending = [child for child in ast.iter_child_nodes(statement) if not isinstance(child, ast.stmt)]
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            pending.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt))
+
+
+def _target_names(target) -> list:
+    return [node.id for node in ast.walk(target) if isinstance(node, ast.Name)]
+
+
 @functools.lru_cache(maxsize=64)
-def _top_level_bindings(source: str) -> tuple:
-    """Return (name, node) for every top-level def, assignment or import in a cell."""
+def _module_bindings(source: str) -> tuple:
+    """Return (name, node) for every module-level binding in a cell, in source order.
+
+    Bindings are defs, classes, assignments, imports, ``for`` and ``with``
+    targets and ``:=`` expressions, including those inside if, try and other
+    blocks: ``if True: def f(): ...`` binds ``f`` as surely as a plain def.
+    """
     tree = parse_cell(source)
     if tree is None:
         return ()
     bindings = []
-    for node in tree.body:
+    for node in _module_statements(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bindings.append((node.name, node))
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        bindings.append((name.id, node))
+            bindings += [(name, node) for target in targets for name in _target_names(target)]
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            bindings += [(name, node) for name in _target_names(node.target)]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            bindings += [(name, node) for item in node.items if item.optional_vars is not None for name in _target_names(item.optional_vars)]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                bindings.append(((alias.asname or alias.name).split(".")[0], node))
+            bindings += [((alias.asname or alias.name).split(".")[0], node) for alias in node.names]
+        if not isinstance(node, _SCOPES):
+            bindings += [(expression.target.id, expression) for expression in _module_expressions(node)
+                         if isinstance(expression, ast.NamedExpr)]
     return tuple(bindings)
 
 
@@ -502,13 +542,15 @@ def _local_names(node) -> set:
 def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
     """Return "name (line N of F)" for each banned operator or call that the function can reach.
 
-    The function is its last top-level binding in the cells (a def, or an
-    assignment such as a lambda).  Top-level functions it refers to are
-    followed too, so a helper cannot hide a matrix product.
+    The function is its last module-level binding in the cells (a def, or an
+    assignment such as a lambda, also inside if or try blocks).  Module-level
+    functions it refers to are followed too, also through default argument
+    values and decorators, so a helper cannot hide a matrix product.
+    Dynamic lookups such as ``getattr(np, "d" + "ot")`` are not seen.
     """
     bindings: dict = {}
     for _, code in code_cells:
-        for name, node in _top_level_bindings(code):
+        for name, node in _module_bindings(code):
             bindings[name] = node
     names = (set(banned) - {"@"}) | set(_MATMUL_ALIASES)
     found, seen, pending = [], set(), [function_name]
@@ -520,13 +562,20 @@ def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> li
         node = bindings[current]
         first_line = getattr(node, "lineno", 1)
         local = _local_names(node)
+        # Default values and decorators are evaluated outside the function, so their
+        # names are globals even when a parameter has the same name.
+        outside = set()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            evaluated = node.args.defaults + [value for value in node.args.kw_defaults if value is not None]
+            evaluated += getattr(node, "decorator_list", [])
+            outside = {id(name) for value in evaluated for name in ast.walk(value)}
         for child in ast.walk(node):
             where = f"line {getattr(child, 'lineno', first_line) - first_line + 1} of {current}"
             if "@" in banned and isinstance(child, (ast.BinOp, ast.AugAssign)) and isinstance(child.op, ast.MatMult):
                 found.append(f"the @ operator ({where})")
             elif isinstance(child, ast.Attribute) and child.attr in names:
                 found.append(f"{child.attr} ({where})")
-            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id not in local:
+            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and (child.id not in local or id(child) in outside):
                 if child.id in names:
                     found.append(f"{child.id} ({where})")
                 elif child.id in bindings and child.id != current:
@@ -765,6 +814,8 @@ class CheckReport:
                 "Passing the visible cases does not guarantee full marks: the grader also runs hidden "
                 f"cases of {self.name} in these groups: {groups}."
             ))
+        elif self.banned and not failed:
+            lines.append(_wrap(f"Rewrite {self.name} without them, run its cell, then run this check again."))
         elif not self.misconception:
             lines.append(_wrap(f'Fix the first failing case first. If you are stuck, run hint("{self.name}").'))
         return "\n".join(lines)
