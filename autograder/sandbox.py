@@ -128,7 +128,7 @@ def _allocate_slot() -> int:
 
 
 DIRECTORY_PREFIX = "autograder-sandbox-"
-# Each submission creates a folder inside its sandbox's folder, so a folder in use changes often.
+# Each submission creates a folder inside its sandbox's root folder, so a folder in use changes often.
 STALE_SECONDS = 3600
 
 
@@ -153,7 +153,10 @@ def remove_stale_directories(parent: str = None) -> None:
             continue
         path = os.path.join(parent, name)
         try:
-            if time.time() - os.stat(path).st_mtime < STALE_SECONDS:
+            # Run folders are made inside root/, so its time of change counts too.
+            changed = max(os.stat(os.path.join(path, folder)).st_mtime for folder in (".", "root")
+                          if os.path.isdir(os.path.join(path, folder)))
+            if time.time() - changed < STALE_SECONDS:
                 continue
             os.kill(int(pid_text), 0)
         except ProcessLookupError:

@@ -138,15 +138,19 @@ def test_stale_sandbox_folders_removed(tmp_path):
     live = tmp_path / f"{DIRECTORY_PREFIX}{os.getpid()}-abc"
     unnamed = tmp_path / f"{DIRECTORY_PREFIX}abc"
     recent = tmp_path / f"{DIRECTORY_PREFIX}{dead_pid}-recent"
-    for folder in (stale, live, unnamed, recent):
-        (folder / "run-1").mkdir(parents=True)
-    for folder in (stale, live, unnamed):
+    busy = tmp_path / f"{DIRECTORY_PREFIX}{dead_pid}-busy"
+    for folder in (stale, live, unnamed, recent, busy):
+        (folder / "root" / "run-1").mkdir(parents=True)
+    for folder in (stale, live, unnamed, busy):
         os.utime(folder, (0, 0))
+    os.utime(stale / "root", (0, 0))
     remove_stale_directories(str(tmp_path))
     assert not stale.exists()
     assert live.exists()
     assert unnamed.exists()
     assert recent.exists()
+    # A grader in another pid namespace looks dead, but its root folder keeps changing.
+    assert busy.exists()
 
 
 
