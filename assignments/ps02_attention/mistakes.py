@@ -201,6 +201,15 @@ def causal_mask_excludes_diagonal(n_queries, n_keys=None):
 
 
 @mistake("causal_mask",
+         misconception="the mask is shifted by one (j <= i + 1), so each query also sees the next key",
+         hint="Query i may attend to keys 0, 1, ..., i and no further: np.tril with k=0, or the comparison j <= i.")
+def causal_mask_sees_next_key(n_queries, n_keys=None):
+    if n_keys is None:
+        n_keys = n_queries
+    return np.tril(np.ones((n_queries, n_keys), dtype=bool), k=1)
+
+
+@mistake("causal_mask",
          misconception="the upper triangle (j >= i) is kept, which lets each query see the future instead of the past",
          hint="Query i may attend to key j only when j <= i, the lower triangle as in np.tril.")
 def causal_mask_upper_triangle(n_queries, n_keys=None):

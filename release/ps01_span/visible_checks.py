@@ -468,8 +468,11 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _module_statements(statements: list):
-    """Yield the statements that run at module level, in source order: those nested in if, for,
-    while, with, try and match blocks too, but not those inside function or class bodies."""
+    """Yield the statements that run at module level, in source order.
+
+    Statements nested in if, for, while, with, try and match blocks run at
+    module level too; those in function and class bodies do not.
+    """
     for statement in statements:
         yield statement
         if isinstance(statement, _SCOPES):
