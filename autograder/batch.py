@@ -88,6 +88,49 @@ def folder_digest(folder: str) -> str:
     return digest.hexdigest()
 
 
+def grader_fingerprint(course_root: str, assignment_id: str, limits: Limits) -> str:
+    """Return a SHA-256 over everything besides the submission that decides its scores.
+
+    That is the assignment's package (cases, points, tolerances, catalogue),
+    its reference solutions, the released notebook, the grading engine, the
+    limits and the numpy and Python versions.  A record made under another
+    fingerprint is stale, so a change to any of them regrades every student,
+    with or without ``--force``, even after a run that was interrupted.
+    """
+    import importlib
+    import platform
+
+    import numpy
+
+    from . import __file__ as engine_file
+
+    spec = load_assignment(assignment_id)
+    package = importlib.import_module(f"assignments.{assignment_id}")
+    reference = importlib.import_module(spec.reference_module)
+    paths = []
+    for module_file in (package.__file__, reference.__file__, engine_file):
+        folder = os.path.dirname(module_file) if os.path.basename(module_file) == "__init__.py" else None
+        if folder:
+            paths += sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith((".py", ".json")))
+        else:
+            paths.append(module_file)
+    paths.append(os.path.join(course_root, "release", assignment_id, f"{spec.notebook}.ipynb"))
+    digest = hashlib.sha256(f"{limits!r} numpy {numpy.__version__} python {platform.python_version()}".encode())
+    for path in paths:
+        digest.update(path.encode())
+        try:
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
+
+
+def record_key(submission_digest: str, fingerprint: str) -> str:
+    """Return the key a record stores: the submission's digest combined with the grader's fingerprint."""
+    return hashlib.sha256(f"{submission_digest} {fingerprint}".encode()).hexdigest() if submission_digest else ""
+
+
 # -- grading workers ---------------------------------------------------------------------
 
 
@@ -413,6 +456,7 @@ def grade_batch(
     except GradebookError as error:
         raise BatchError(str(error)) from None
     summary = BatchSummary()
+    fingerprint = grader_fingerprint(course_root, assignment_id, limits)
 
     jobs = []
     digests = {}
@@ -423,7 +467,7 @@ def grade_batch(
             digest = ""
         digests[student_id] = digest
         record = load_record(course_root, assignment_id, student_id)
-        if not force and digest and record is not None and record.get("digest") == digest:
+        if not force and digest and record is not None and record.get("digest") == record_key(digest, fingerprint):
             summary.skipped += 1
             continue
         jobs.append((student_id, folder))
@@ -455,8 +499,8 @@ def grade_batch(
             processed += 1
             try:
                 result = future.result()
-                writer.write(student_id, folder, result, _graded_digest(student_id, folder, digests[student_id]),
-                             write_notebook=not writes_notebooks)
+                graded = _graded_digest(student_id, folder, digests[student_id])
+                writer.write(student_id, folder, result, record_key(graded, fingerprint), write_notebook=not writes_notebooks)
             except Exception:
                 summary.errors += 1
                 log.exception("grading %s/%s failed; the other submissions go on", student_id, assignment_id)

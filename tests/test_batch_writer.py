@@ -53,6 +53,15 @@ def test_odd_folders_graded_once(course):
     assert second.graded == 0
 
 
+def test_changed_grader_grades_everyone_again(course):
+    grade(course, force=True)
+    stricter = Limits(cell_seconds=5, call_seconds=3, submission_seconds=20)
+    changed = grade_batch(str(course), ASSIGNMENT, workers=2, limits=stricter, progress=False)
+    assert (changed.graded, changed.skipped) == (4, 0)
+    again = grade_batch(str(course), ASSIGNMENT, workers=2, limits=stricter, progress=False)
+    assert (again.graded, again.skipped) == (0, 4)
+
+
 def test_changed_folder_graded_again(course):
     folder = course / "submitted" / "alice" / ASSIGNMENT
     before = folder_digest(str(folder))
