@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -33,7 +34,34 @@ log = logging.getLogger("autograder.sandbox")
 
 # User ids given to student processes when the grader runs as root: one per
 # sandbox slot, so concurrent students cannot signal or trace each other.
-SANDBOX_UID_BASE = int(os.environ.get("AUTOGRADER_SANDBOX_UID_BASE", "2000000000"))
+DEFAULT_SANDBOX_UID_BASE = 2_000_000_000
+# Slots per grader process times distinct process ids: the span of user ids above the base.
+SANDBOX_UID_SPAN = 64 * 4_000_000
+# The largest valid user id; 4294967295 means "no user" to the kernel.
+MAX_UID = 4_294_967_294
+
+
+def sandbox_uid_base(environ=os.environ) -> int:
+    """Return AUTOGRADER_SANDBOX_UID_BASE, or raise ValueError naming the value and the valid range."""
+    text = environ.get("AUTOGRADER_SANDBOX_UID_BASE")
+    if text is None:
+        return DEFAULT_SANDBOX_UID_BASE
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1000 <= value <= MAX_UID - SANDBOX_UID_SPAN:
+        raise ValueError(
+            f"AUTOGRADER_SANDBOX_UID_BASE={text!r} is invalid: expected an integer from 1000 to "
+            f"{MAX_UID - SANDBOX_UID_SPAN}, so that every sandbox gets a user id of its own"
+        )
+    return value
+
+
+try:
+    SANDBOX_UID_BASE = sandbox_uid_base()
+except ValueError:  # reported by Limits.from_environment, which every command calls first
+    SANDBOX_UID_BASE = DEFAULT_SANDBOX_UID_BASE
 # Frame size limits: headers (cell reports, notes) and, by default, results.
 # The grader passes a limit per call, scaled from the size of the reference result.
 HEADER_FRAME_BYTES = 1 << 20
@@ -65,7 +93,8 @@ class Limits:
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> "Limits":
-        """Read overrides such as AUTOGRADER_CALL_SECONDS=2 from the environment."""
+        """Read overrides such as AUTOGRADER_CALL_SECONDS=2 from the environment; raise ValueError for an invalid one."""
+        sandbox_uid_base(environ)
         values = {}
         for name, kind in (("cell_seconds", float), ("call_seconds", float), ("submission_seconds", float),
                            ("memory_bytes", int), ("max_processes", int), ("file_size_bytes", int),
@@ -77,7 +106,7 @@ class Limits:
                 values[name] = kind(text)
             except ValueError:
                 values[name] = None
-            if values[name] is None or not values[name] > 0:
+            if values[name] is None or not 0 < values[name] < math.inf:
                 raise ValueError(
                     f"AUTOGRADER_{name.upper()}={text!r} is invalid: expected a positive {'number' if kind is float else 'integer'}"
                 )

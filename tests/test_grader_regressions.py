@@ -150,15 +150,20 @@ def test_deleted_answer_never_shows_solution(tmp_path):
         assert "NotImplementedError" in text
 
 
-def test_invalid_limit_is_usage_error(tmp_path):
+@pytest.mark.parametrize(
+    "variable, value",
+    [("AUTOGRADER_CALL_SECONDS", "-3"), ("AUTOGRADER_CELL_SECONDS", "inf"), ("AUTOGRADER_SANDBOX_UID_BASE", "abc"),
+     ("AUTOGRADER_SANDBOX_UID_BASE", "4294967000")],
+)
+def test_invalid_limit_is_usage_error(tmp_path, variable, value):
     environment = tool_environment()
-    environment["AUTOGRADER_CALL_SECONDS"] = "-3"
+    environment[variable] = value
     completed = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "ps01_span"],
         cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=120,
     )
     assert completed.returncode == 2
-    assert "AUTOGRADER_CALL_SECONDS" in completed.stderr
+    assert f"{variable}={value!r} is invalid" in completed.stderr
     assert "Traceback" not in completed.stderr
 
 
