@@ -16,12 +16,13 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .gradebook import GradebookError, GradebookRows, check_gradebook, parse_timestamp
+from .gradebook import BUSY_TIMEOUT_SECONDS, GradebookError, GradebookRows, check_gradebook, parse_timestamp
 from .grading import SubmissionResult, grade_student_folder, grader_for, load_assignment
 from .results import load_record, store_result
 from .sandbox import Limits, Sandbox
@@ -35,6 +36,19 @@ class BatchError(Exception):
 
 class CommitError(BatchError):
     """The gradebook refused a commit, so the pending students' scores are not stored."""
+
+    def __init__(self, message: str, students: int):
+        super().__init__(message)
+        # How many graded students' scores this lost.
+        self.students = students
+
+
+def _lost_students_message(action: str, error, students: list) -> str:
+    names = ", ".join(students[:5]) + (", ..." if len(students) > 5 else "")
+    return (
+        f"could not {action} the gradebook ({error}), so the scores of {len(students)} student(s) ({names}) are not "
+        "stored; close any program that holds gradebook.db open (such as the formgrader) and run the command again"
+    )
 
 
 @dataclass
@@ -310,8 +324,15 @@ class GradebookWriter:
             # The rollback also drops the uncommitted rows of earlier students, so they are
             # written again and only this student's rows are lost.
             self.rows.rollback()
-            for pending_id, pending_timestamp, pending in self._uncommitted:
-                self.rows.write(pending_id, pending_timestamp, pending)
+            try:
+                for pending_id, pending_timestamp, pending in self._uncommitted:
+                    self.rows.write(pending_id, pending_timestamp, pending)
+            except Exception as error:
+                # Their rows are gone too, so no record may claim them: the batch stops.
+                students = [pending_id for pending_id, _, _ in self._uncommitted] + [student_id]
+                self._uncommitted = []
+                self.rows.rollback()
+                raise CommitError(_lost_students_message("write", error, students), len(students)) from None
             raise
         result.digest = digest
         self._uncommitted.append((student_id, timestamp, result))
@@ -331,12 +352,8 @@ class GradebookWriter:
         try:
             self.rows.commit()
         except Exception as error:
-            students = ", ".join(student for student, _, _ in self._uncommitted[:5])
-            raise CommitError(
-                f"could not commit the gradebook ({error}), so the scores of {len(self._uncommitted)} student(s) "
-                f"({students}{', ...' if len(self._uncommitted) > 5 else ''}) are not stored; close any program "
-                "that holds gradebook.db open (such as the formgrader) and run the command again"
-            ) from None
+            students = [student for student, _, _ in self._uncommitted]
+            raise CommitError(_lost_students_message("commit", error, students), len(students)) from None
         committed = [result for _, _, result in self._uncommitted]
         for student_id, _, result in self._uncommitted:
             try:
@@ -501,6 +518,14 @@ def grade_batch(
                 result = future.result()
                 graded = _graded_digest(student_id, folder, digests[student_id])
                 writer.write(student_id, folder, result, record_key(graded, fingerprint), write_notebook=not writes_notebooks)
+            except BatchError as error:  # a known cause, such as a worker that died twice
+                summary.errors += 1
+                log.error("%s/%s is not graded: %s; the other submissions go on", student_id, assignment_id, error)
+            except sqlite3.Error as error:
+                summary.errors += 1
+                log.error("%s/%s: the scores could not be written to the gradebook (%s), for example because another "
+                          "program held it locked for %g s; the other submissions go on, and a new run grades this one",
+                          student_id, assignment_id, error, BUSY_TIMEOUT_SECONDS)
             except Exception:
                 summary.errors += 1
                 log.exception("grading %s/%s failed; the other submissions go on", student_id, assignment_id)
@@ -509,9 +534,9 @@ def grade_batch(
                 count(writer.flush())
         count(writer.flush())
     except CommitError as error:
-        # Without a gradebook nothing more can be stored: the pending and remaining students count as errors.
+        # Without a gradebook nothing more can be stored: the lost and remaining students count as errors.
         log.error("%s", error)
-        summary.errors += writer.pending + len(jobs) - processed
+        summary.errors += error.students + len(jobs) - processed
     finally:
         bar.close()
         try:

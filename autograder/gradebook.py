@@ -39,8 +39,14 @@ def check_gradebook(course_root: str, assignment_id: str) -> None:
     hint = f"run `nbgrader generate_assignment {assignment_id}` first"
     if not os.path.isfile(path):
         raise GradebookError(f"no gradebook at {path}; {hint}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        found = connection.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment_id,)).fetchone()
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS) as connection:
+            found = connection.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment_id,)).fetchone()
+    except sqlite3.Error as error:
+        raise GradebookError(
+            f"cannot read the gradebook at {path} ({error}); close any program that holds it locked, such as "
+            "the formgrader or an sqlite3 shell, and run the command again"
+        ) from None
     if found is None:
         raise GradebookError(f"assignment {assignment_id!r} is not in the gradebook; {hint}")
 

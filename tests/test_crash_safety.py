@@ -240,3 +240,29 @@ def test_second_death_alone_reports_submission():
     with pytest.raises(BatchError, match="died twice while grading e_alone"):
         results[0][1].result()
     assert list(suspects) == [("f_other", "folder-f")]
+
+
+def test_lost_pending_rows_stop_batch(crash_course):
+    """When the earlier students' rows cannot be written again either, none of them gets a record."""
+    from autograder.batch import CommitError, GradebookWriter
+    from autograder.grading import grader_for
+    from autograder.results import load_record
+
+    grader = grader_for(ASSIGNMENT, str(crash_course))
+    folder = crash_course / "submitted" / "a_first" / ASSIGNMENT
+    writer = GradebookWriter(str(crash_course), ASSIGNMENT, commit_every=100, commit_seconds=1000)
+    writer.write("a_first", str(folder), grader.zero_result("a_first", "span.ipynb", "unreadable"), "digest", write_notebook=False)
+    original = writer.rows.write
+
+    def locked(*arguments):
+        raise sqlite3.OperationalError("database is locked")
+
+    writer.rows.write = locked
+    with pytest.raises(CommitError, match=r"scores of 2 student\(s\) \(a_first, c_third\)") as raised:
+        writer.write("c_third", str(folder), grader.zero_result("c_third", "span.ipynb", "unreadable"), "digest", write_notebook=False)
+    assert raised.value.students == 2
+    writer.rows.write = original
+    assert writer.flush() == []
+    writer.close()
+    assert load_record(str(crash_course), ASSIGNMENT, "a_first") is None
+    assert gradebook_rows(crash_course)[0] == []

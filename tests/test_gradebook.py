@@ -32,3 +32,24 @@ def test_invalid_timestamp_is_none(text):
     except Exception:  # nbgrader raises; the batch ignores the timestamp instead
         expected = None
     assert parse_timestamp(text) == expected
+
+
+def test_locked_gradebook_named_in_error(tmp_path, monkeypatch):
+    import sqlite3
+
+    from autograder import gradebook
+
+    path = tmp_path / gradebook.GRADEBOOK_FILE
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE assignment (name TEXT)")
+        setup.execute("INSERT INTO assignment VALUES ('ps01_span')")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(gradebook, "BUSY_TIMEOUT_SECONDS", 0.2)
+    try:
+        with pytest.raises(gradebook.GradebookError, match="close any program that holds it locked"):
+            gradebook.check_gradebook(str(tmp_path), "ps01_span")
+    finally:
+        holder.rollback()
+        holder.close()
+    gradebook.check_gradebook(str(tmp_path), "ps01_span")
