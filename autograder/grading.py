@@ -56,7 +56,9 @@ class FunctionResult:
     def feedback(self) -> str:
         """Return the student-facing feedback text for this function."""
         lines = [f"{self.name}: {_points(self.score)} of {_points(self.max_score)} points"]
-        for group in self.groups:
+        # A submission that could not be read ran no case, and its groups say nothing.
+        ran = any(group.cases for group in self.groups)
+        for group in self.groups if ran else ():
             if group.failed:
                 lines.append(f"  {group.name} ({_points(group.points)} pt): not passed, {group.failed} of {group.cases} cases failed")
                 lines.append(f"    {group.message}")
@@ -153,13 +155,28 @@ def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
     return compare_outcomes(outcome, mistaken, case).passed
 
 
+def grading_environment_advice(error: dict) -> str:
+    """Return advice for an error that the grader's confinement causes and Jupyter would not, or ""."""
+    kind, message = error.get("type"), str(error.get("message", ""))
+    if kind == "PermissionError":
+        return ("; the grader runs your code in a folder where nothing can be written, so remove file writes, "
+                "such as savefig('figure.png'), from graded code")
+    if kind == "ModuleNotFoundError":
+        return ("; the grader has only numpy, matplotlib with PNG output, IPython.display and common standard "
+                f"modules, so remove what needs the missing module ({message[:80]})")
+    return ""
+
+
 def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
-    """Return the verdict's message, with advice for a stub or an exhausted memory limit."""
+    """Return the verdict's message, with advice for a stub, an exhausted memory limit or a confinement error."""
     message = verdict.message
-    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "MemoryError":
+    error = outcome.error if verdict.problem == "raised" and outcome is not None and outcome.error else None
+    if error and error.get("type") == "MemoryError":
         message += "; the memory limit was exceeded"
-    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "NotImplementedError":
+    if error and error.get("type") == "NotImplementedError":
         message += "; replace the `raise NotImplementedError()` line with your code"
+    if error:
+        message += grading_environment_advice(error)
     return message
 
 
@@ -544,7 +561,7 @@ class AssignmentGrader:
             reasons = []
             for cell in failed_cells[:3]:
                 if cell.error:
-                    reasons.append(f"cell {cell.index} raised {describe_error(cell.error)}")
+                    reasons.append(f"cell {cell.index} raised {describe_error(cell.error)}{grading_environment_advice(cell.error)}")
                 else:
                     reasons.append(cell.detail)
             function.advice.append("it may not have been defined because " + "; ".join(reasons))

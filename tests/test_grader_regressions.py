@@ -221,3 +221,17 @@ def test_oversized_notebook_gets_reason(tmp_path):
     assert all(record["score"] == record["max_score"] for record in plain)
     autograded = course / "autograded" / "plotter" / "ps01_span" / "span.ipynb"
     assert "A" * 1000 not in autograded.read_text()
+
+
+def test_file_write_feedback_explains_grader():
+    spec = load_assignment("ps01_span")
+    grader = AssignmentGrader(spec)
+    name = spec.function_names[0]
+    cells = catalogue_cells(spec, {})
+    cells.append((len(cells), f"_exact = {name}\ndef {name}(*args, **kwargs):\n    open('figure.png', 'w').close()\n    return _exact(*args, **kwargs)\n"))
+    with Sandbox(Limits()) as sandbox:
+        report = sandbox.run(cells, grader.calls(), result_limits=grader.result_limits, known_results=grader.known_results)
+    function = grader.score(report.outcomes, cells)[0]
+    assert function.score == 0
+    assert "raised PermissionError" in function.feedback()
+    assert "remove file writes" in function.feedback()

@@ -435,7 +435,7 @@ def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = Non
         return Verdict(False, "type", f"the result could not be compared with the expected one ({type(error).__name__}: {error})")
 
 
-# --- from autograder/grading.py (_MATMUL_ALIASES, _SCOPES, _local_names, _module_bindings, _module_expressions, _module_statements, _same_result, _target_names, explain_verdict, find_banned_usage) ---
+# --- from autograder/grading.py (_MATMUL_ALIASES, _SCOPES, _local_names, _module_bindings, _module_expressions, _module_statements, _same_result, _target_names, explain_verdict, find_banned_usage, grading_environment_advice) ---
 
 
 def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
@@ -450,13 +450,28 @@ def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
     return compare_outcomes(outcome, mistaken, case).passed
 
 
+def grading_environment_advice(error: dict) -> str:
+    """Return advice for an error that the grader's confinement causes and Jupyter would not, or ""."""
+    kind, message = error.get("type"), str(error.get("message", ""))
+    if kind == "PermissionError":
+        return ("; the grader runs your code in a folder where nothing can be written, so remove file writes, "
+                "such as savefig('figure.png'), from graded code")
+    if kind == "ModuleNotFoundError":
+        return ("; the grader has only numpy, matplotlib with PNG output, IPython.display and common standard "
+                f"modules, so remove what needs the missing module ({message[:80]})")
+    return ""
+
+
 def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
-    """Return the verdict's message, with advice for a stub or an exhausted memory limit."""
+    """Return the verdict's message, with advice for a stub, an exhausted memory limit or a confinement error."""
     message = verdict.message
-    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "MemoryError":
+    error = outcome.error if verdict.problem == "raised" and outcome is not None and outcome.error else None
+    if error and error.get("type") == "MemoryError":
         message += "; the memory limit was exceeded"
-    if verdict.problem == "raised" and outcome is not None and outcome.error and outcome.error.get("type") == "NotImplementedError":
+    if error and error.get("type") == "NotImplementedError":
         message += "; replace the `raise NotImplementedError()` line with your code"
+    if error:
+        message += grading_environment_advice(error)
     return message
 
 
