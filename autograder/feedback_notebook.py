@@ -158,17 +158,25 @@ def _restore_instructor_cells(nb, source, release) -> None:
         metadata = cell["metadata"]["nbgrader"]
         is_test = metadata.get("grade") and not metadata.get("solution")
         source_cells[grade_id] = cell if is_test or grade_id not in released else released[grade_id]
-    present = set()
     for cell in nb["cells"]:
         grade_id = _grade_id(cell)
         if grade_id in source_cells:
-            present.add(grade_id)
             original = source_cells[grade_id]
             if original["metadata"]["nbgrader"].get("locked") or original["metadata"]["nbgrader"].get("grade"):
                 cell["source"] = original["source"]
                 if cell["cell_type"] != original["cell_type"]:
                     _set_cell_type(cell, original["cell_type"])
-    order = list(source_cells)
+    _insert_missing_cells(nb, source_cells)
+
+
+def _insert_missing_cells(nb, cells: dict) -> None:
+    """Insert a copy of each cell of ``cells`` ({grade id: cell}, in notebook order) that ``nb`` lacks.
+
+    Each goes right after the nearest earlier cell of ``cells`` that ``nb``
+    has, or at the end.
+    """
+    present = {_grade_id(cell) for cell in nb["cells"]} & set(cells)
+    order = list(cells)
     for position, grade_id in enumerate(order):
         if grade_id in present:
             continue
@@ -178,12 +186,25 @@ def _restore_instructor_cells(nb, source, release) -> None:
             if index is not None:
                 insert_at = index + 1
                 break
-        added = copy.deepcopy(source_cells[grade_id])
+        added = copy.deepcopy(cells[grade_id])
         if added["cell_type"] == "code":
             added["outputs"] = []
             added["execution_count"] = None
         nb["cells"].insert(insert_at, added)
         present.add(grade_id)
+
+
+def restore_released_cells(nb, release) -> None:
+    """Add back, from the released notebook, each nbgrader cell that the submission lacks.
+
+    nbgrader's ``OverwriteCells`` puts a missing test cell after the cell
+    before it in the source notebook, and fails with a KeyError when that
+    cell, usually the answer cell, is missing too: an empty notebook, or one
+    whose answer cell was deleted, stopped ``nbgrader autograde`` for that
+    student.  Answer cells come back as the released stubs, never from
+    ``source/``.
+    """
+    _insert_missing_cells(nb, {_grade_id(cell): cell for cell in release["cells"] if _grade_id(cell)})
 
 
 _instructor_notebooks: dict = {}

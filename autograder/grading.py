@@ -583,8 +583,10 @@ def load_assignment(assignment_id: str) -> AssignmentSpec:
         module = importlib.import_module(f"assignments.{assignment_id}")
     except ModuleNotFoundError as error:
         if error.name and error.name.startswith(f"assignments.{assignment_id}"):
+            known = ", ".join(assignment_ids()) or "none"
             raise KeyError(
-                f"unknown assignment {assignment_id!r}: there is no assignments/{assignment_id}/ package"
+                f"unknown assignment {assignment_id!r}: there is no assignments/{assignment_id}/ package "
+                f"(known assignments: {known})"
             ) from None
         raise
     return module.SPEC

@@ -48,7 +48,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from .grading import SubmissionResult, grader_for
 from .results import store_result
 from .sandbox import Limits, Sandbox
-from .feedback_notebook import apply_verdicts, instructor_notebook, repair_cells
+from .feedback_notebook import apply_verdicts, instructor_notebook, repair_cells, restore_released_cells
 from .submission import SubmissionError, find_notebook, join_source, read_cells, read_notebook_bytes
 
 log = logging.getLogger("autograder.nbgrader")
@@ -269,7 +269,9 @@ class GradeInSandbox(NbGraderPreprocessor):
             self.log.warning("%s/%s: not graded: %s", student_id, assignment_id, result.error)
 
         release_path = os.path.join(_course_root(), "release", assignment_id, f"{notebook_id}.ipynb")
-        repair_cells(nb, nbformat.from_dict(instructor_notebook(release_path)), grader.function_names, self.log)
+        release = nbformat.from_dict(instructor_notebook(release_path))
+        repair_cells(nb, release, grader.function_names, self.log)
+        restore_released_cells(nb, release)
         return nb, resources
 
     @staticmethod

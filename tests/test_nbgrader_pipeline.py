@@ -212,3 +212,27 @@ def test_fast_grade_creates_nbgrader_rows(graded_course, tmp_path):
     assert len(found["grade"]) == len(recipes[assignment_id]) * len(load_assignment(assignment_id).function_names)
     for table in GRADEBOOK_ROWS:
         assert found[table] == expected[table], table
+
+
+def test_notebook_without_answers_graded_by_nbgrader(tmp_path):
+    import nbformat
+
+    from conftest import make_course
+
+    course = make_course(tmp_path / "course")
+    spec = load_assignment("ps01_span")
+    write_submission(str(course), spec, StudentRecipe("good", ""))
+    for student, cells in (("empty", []), ("printer", [nbformat.v4.new_code_cell("print(1)")])):
+        folder = course / "submitted" / student / "ps01_span"
+        folder.mkdir(parents=True)
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = cells
+        nbformat.write(notebook, str(folder / f"{spec.notebook}.ipynb"))
+    completed = run_nbgrader(course, "autograde", "ps01_span")
+    assert "KeyError" not in completed.stderr
+    scores = gradebook_scores(str(course), "ps01_span")
+    assert sorted(scores) == ["empty", "good", "printer"]
+    for student in ("empty", "printer"):
+        assert (course / "autograded" / student / "ps01_span" / f"{spec.notebook}.ipynb").exists()
+        assert all(score == 0 for score, _ in scores[student].values())
+    assert all(score == maximum for score, maximum in scores["good"].values())
