@@ -86,6 +86,14 @@ def submission_folders(course_root: str, assignment_id: str, students: Optional[
         missing = sorted(wanted - {student for student, _ in found})
         if missing:
             raise BatchError(f"no submission of {assignment_id} for student(s) {', '.join(missing)} under submitted/")
+    if not found:
+        log.warning("no submission of %s under %s: expected folders submitted/<student>/%s/; "
+                    "run `nbgrader collect` or check the assignment's name", assignment_id, submitted, assignment_id)
+    # nbgrader reads folder names as glob patterns, so its feedback and autograde skip these students.
+    for student_id, _ in found:
+        if any(character in student_id for character in "[]*?"):
+            log.warning("student folder %r contains a glob character ([, ], * or ?): this command grades it, but "
+                        "nbgrader autograde and generate_feedback skip it; rename the folder", student_id)
     return found
 
 

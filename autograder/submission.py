@@ -64,11 +64,15 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
     expected = os.path.join(folder, expected_name)
     if os.path.islink(expected):
         raise SubmissionError(f"{expected_name} is a symbolic link; submit the notebook file itself")
-    if os.path.isfile(expected):
-        return expected, None
     candidates = sorted(
         name for name in os.listdir(folder) if name.endswith(".ipynb") and not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
     ) if os.path.isdir(folder) else []
+    if os.path.isfile(expected):
+        # A copy such as "attention (1).ipynb" may hold the student's real work, so say it was not graded.
+        others = [name for name in candidates if name != expected_name]
+        if others:
+            return expected, f"graded {expected_name}; {', '.join(others[:5])} in the same folder was not graded"
+        return expected, None
     if len(candidates) == 1:
         found = os.path.join(folder, candidates[0])
         if os.path.islink(found):

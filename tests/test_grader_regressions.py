@@ -235,3 +235,18 @@ def test_file_write_feedback_explains_grader():
     assert function.score == 0
     assert "raised PermissionError" in function.feedback()
     assert "remove file writes" in function.feedback()
+
+
+def test_extra_notebook_copy_named(tmp_path):
+    import shutil
+
+    spec = load_assignment("ps01_span")
+    course = make_course(tmp_path / "course")
+    write_submission(str(course), spec, StudentRecipe("copier", ""))
+    folder = course / "submitted" / "copier" / "ps01_span"
+    shutil.copy(folder / f"{spec.notebook}.ipynb", folder / f"{spec.notebook} (1).ipynb")
+    grader = grader_for("ps01_span", str(course))
+    with Sandbox(Limits()) as sandbox:
+        result = grade_student_folder(grader, str(folder), sandbox, "copier")
+    assert result.warnings[0] == f"graded {spec.notebook}.ipynb; {spec.notebook} (1).ipynb in the same folder was not graded"
+    assert result.score == result.max_score
