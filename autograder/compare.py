@@ -29,6 +29,8 @@ class Outcome:
     error: Optional[dict] = None
     detail: str = ""
     warnings: int = 0
+    # The first warning of the call, as "Category: message".
+    warning: str = ""
     elapsed: float = 0.0
 
 

@@ -137,7 +137,7 @@ def _copy_inputs(case) -> tuple:
 
 def _outcome_from_call(raw: dict) -> Outcome:
     if raw["status"] == "returned":
-        return Outcome("returned", value=wire.decode(raw["payload"]), warnings=raw.get("warnings", 0))
+        return Outcome("returned", value=wire.decode(raw["payload"]), warnings=raw.get("warnings", 0), warning=raw.get("warning", ""))
     if raw["status"] == "raised":
         return Outcome("raised", error=raw["error"], warnings=raw.get("warnings", 0))
     return Outcome(raw["status"], detail=raw.get("type", ""))
@@ -153,6 +153,16 @@ def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
         missing_too = [text for text in case.message_contains if text not in mistaken.error.get("message", "")]
         return missing == missing_too
     return compare_outcomes(outcome, mistaken, case).passed
+
+
+def warning_advice(count: int, example: str) -> str:
+    """Return the advice for a function that emitted ``count`` warnings on cases it got right."""
+    quoted = f', such as "{example}"' if example else ""
+    text = f"the function emitted {count} warning(s){quoted}, on cases it got right; the results are correct, but "
+    # numpy's floating-point warnings read "invalid value encountered in divide" and the like.
+    if not example or "encountered in" in example:
+        return text + "np.errstate or np.where can avoid the invalid operation"
+    return text + "the warning says what to change"
 
 
 def grading_environment_advice(error: dict) -> str:
@@ -468,12 +478,11 @@ class AssignmentGrader:
                 misconception = {"name": entry.name, "misconception": entry.misconception, "hint": entry.hint}
 
         advice = []
-        warned = sum(outcomes[number].warnings for number in numbers if number in outcomes and verdicts[number].passed)
-        if warned:
-            advice.append(
-                f"the function emitted {warned} warning(s), such as a numpy RuntimeWarning, on cases it got right; "
-                "the results are correct, but np.errstate or np.where can avoid the invalid operation"
-            )
+        warned = [outcomes[number] for number in numbers if number in outcomes and verdicts[number].passed]
+        count = sum(outcome.warnings for outcome in warned)
+        if count:
+            example = next((outcome.warning for outcome in warned if outcome.warning), "")
+            advice.append(warning_advice(count, example))
         if banned:
             advice.append(f"{spec.name} must not use {', '.join(banned)}. {spec.banned_reason}")
         elapsed = sum(outcomes[number].elapsed for number in numbers if number in outcomes)

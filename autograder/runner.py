@@ -92,7 +92,8 @@ def call_case(namespace: dict, function_name: str, args: tuple, kwargs: dict, ce
     The outcome has ``status`` "missing", "not_callable", "raised" (with
     ``error``) or "returned" (with ``payload``, the encoded value),
     ``warnings``, the number of warnings the call emitted, and ``seconds``,
-    the time the function ran.
+    the time the function ran.  A returned value that came with warnings
+    has ``warning``, the first one as text.
     """
     function = namespace.get(function_name)
     if function is None:
@@ -112,7 +113,19 @@ def call_case(namespace: dict, function_name: str, args: tuple, kwargs: dict, ce
         payload = wire.encode(value)
     except BaseException as raised:
         return {"status": "raised", "error": describe_exception(raised, cell_sources), "warnings": len(caught), "seconds": seconds}
-    return {"status": "returned", "payload": payload, "warnings": len(caught), "seconds": seconds}
+    outcome = {"status": "returned", "payload": payload, "warnings": len(caught), "seconds": seconds}
+    if caught:
+        outcome["warning"] = describe_warning(caught[0])
+    return outcome
+
+
+def describe_warning(caught) -> str:
+    """Return "Category: message" of a recorded warning, short, whatever its message does."""
+    try:
+        text = f"{caught.category.__name__}: {caught.message}"
+    except BaseException:  # a hostile __str__ must not escape
+        text = "a warning whose message could not be read"
+    return text[:200]
 
 
 def raise_recursion_floor() -> None:

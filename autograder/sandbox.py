@@ -570,11 +570,12 @@ def _clean_error(error) -> dict:
 def _outcome_from_frame(header: dict, payload: bytes, known: tuple = None) -> Outcome:
     status = header.get("status")
     warnings_count = header.get("warnings") if isinstance(header.get("warnings"), int) else 0
+    warning = str(header.get("warning", ""))[:200]
     if status == "returned":
         if known is not None and payload == known[0]:
-            return Outcome("returned", value=known[1], warnings=warnings_count)
+            return Outcome("returned", value=known[1], warnings=warnings_count, warning=warning)
         try:
-            return Outcome("returned", value=wire.decode(payload), warnings=warnings_count)
+            return Outcome("returned", value=wire.decode(payload), warnings=warnings_count, warning=warning)
         except wire.WireError as error:
             return Outcome("returned", value=wire.Unsupported("invalid data", str(error)[:200]))
     if status == "raised":

@@ -32,7 +32,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .compare import Outcome, Verdict, compare_outcomes
-from .grading import _same_result, explain_verdict, find_banned_usage
+from .grading import _same_result, explain_verdict, find_banned_usage, warning_advice
+from .runner import describe_warning
 from .wire import Unsupported, to_plain
 
 DATA_FORMAT = 1
@@ -234,10 +235,9 @@ class CheckReport:
             lines.append(_wrap(f"Likely misconception: {self.misconception['misconception']}."))
             lines.append(_wrap(f"Hint: {self.misconception['hint']}"))
         if self.warnings and not failed:
-            lines.append(_wrap(
-                f"Note: the function emitted {self.warnings} warning(s), such as a numpy RuntimeWarning. "
-                "The results are correct, but np.errstate or np.where can avoid the invalid operation."
-            ))
+            example = next((result.outcome.warning for result in self.results if result.passed and result.outcome.warning), "")
+            note = warning_advice(self.warnings, example)
+            lines.append(_wrap(f"Note: {note}."))
         if self.passed:
             groups = ", ".join(self.hidden_groups)
             lines.append(_wrap(
@@ -323,7 +323,8 @@ def call_on_case(function, case: VisibleCase) -> Outcome:
             value = function(*args, **kwargs)
         except Exception as error:  # the student's exception is feedback; KeyboardInterrupt still stops the check
             return Outcome("raised", error=describe_student_error(error), warnings=len(caught))
-    return Outcome("returned", value=to_plain(value), warnings=len(caught))
+    warning = describe_warning(caught[0]) if caught else ""
+    return Outcome("returned", value=to_plain(value), warnings=len(caught), warning=warning)
 
 
 # -- the checks of one assignment ---------------------------------------------------------------------

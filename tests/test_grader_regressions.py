@@ -250,3 +250,28 @@ def test_extra_notebook_copy_named(tmp_path):
         result = grade_student_folder(grader, str(folder), sandbox, "copier")
     assert result.warnings[0] == f"graded {spec.notebook}.ipynb; {spec.notebook} (1).ipynb in the same folder was not graded"
     assert result.score == result.max_score
+
+
+@pytest.mark.parametrize(
+    "warning_line, expected",
+    [
+        ("np.log(np.zeros(1))", 'such as "RuntimeWarning: divide by zero encountered in log"'),
+        ("warnings.warn('More than 20 figures have been opened.', RuntimeWarning)",
+         'such as "RuntimeWarning: More than 20 figures have been opened."'),
+    ],
+    ids=["numpy", "other"],
+)
+def test_warning_advice_quotes_warning(warning_line, expected):
+    spec = load_assignment("ps01_span")
+    grader = AssignmentGrader(spec)
+    name = spec.function_names[0]
+    cells = catalogue_cells(spec, {})
+    cells.append((len(cells), f"import warnings\n_exact = {name}\ndef {name}(*args, **kwargs):\n    {warning_line}\n"
+                              "    return _exact(*args, **kwargs)\n"))
+    with Sandbox(Limits()) as sandbox:
+        report = sandbox.run(cells, grader.calls(), result_limits=grader.result_limits, known_results=grader.known_results)
+    function = grader.score(report.outcomes, cells)[0]
+    assert function.score == function.max_score
+    (advice,) = function.advice
+    assert expected in advice
+    assert ("np.errstate" in advice) == ("encountered in" in expected)
