@@ -33,12 +33,33 @@ BAN = ("@", "dot", "matmul", "einsum", "inner", "tensordot", "vdot")
         [(0, "def _product(a, b):\n    return a @ b\n\ndef combine_columns(X, w, _product=_product):\n    return _product(X, w)\n")],
         [(0, "for combine_columns in [lambda X, w: X @ w]:\n    pass\n")],
         [(0, "def _wrap(function):\n    return lambda X, w: X @ w\n\n@_wrap\ndef combine_columns(X, w):\n    return X[:, 0] * w[0]\n")],
+        [(0, "def combine_columns(X, w):\n    return X @ w\n"), (1, "if False:\n    def combine_columns(X, w):\n        return X[:, 0] * w[0]\n")],
+        [(0, "from numpy import dot as d\ndef combine_columns(X, w):\n    return d(X, w)\n")],
+        [(0, "import numpy as np\ndef combine_columns(X, w):\n    return np.matvec(X, w)\n")],
     ],
     ids=["lambda", "dunder", "multi_dot", "helper", "imported-name", "rebound-later", "inside-if", "inside-try", "walrus",
-         "default-argument", "for-target", "decorator"],
+         "default-argument", "for-target", "decorator", "decoy-never-runs", "renamed-import", "matvec"],
 )
 def test_ban_sees_indirect_products(cells):
     assert find_banned_usage(cells, "combine_columns", BAN) != []
+
+
+EXPLICIT_SUM = "def combine_columns(X, w):\n    return sum(map(lambda k: w[k] * X[:, k], range(len(w))))\n"
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [(0, EXPLICIT_SUM), (1, "for k in range(2):\n    print(np.eye(2) @ np.ones(2))\n")],
+        [(0, "import functools\ndef combine_columns(X, w):\n    return functools.reduce(lambda total, inner: total + inner, [w[j] * X[:, j] for j in range(len(w))])\n")],
+        [(0, "a = np.eye(2)\nb = a @ a\ndef combine_columns(X, w, mul=lambda a, b: a * b):\n    return sum(mul(w[j], X[:, j]) for j in range(len(w)))\n")],
+        [(0, "ZERO, reference = 0.0, np.ones(2) @ np.ones(2)\ndef combine_columns(X, w):\n    return ZERO + sum(w[j] * X[:, j] for j in range(len(w)))\n")],
+        [(0, "def combine_columns(X, w):\n    return X @ w\n"), (1, EXPLICIT_SUM)],
+    ],
+    ids=["lambda-parameter-like-loop", "parameter-named-inner", "default-lambda", "unpacked-constant", "fixed-later"],
+)
+def test_ban_passes_explicit_sums(cells):
+    assert find_banned_usage(cells, "combine_columns", BAN) == []
 
 
 def test_ban_ignores_local_names():

@@ -437,7 +437,7 @@ def compare_outcomes(actual: Outcome, expected: Outcome, case, rtol: float = Non
         return Verdict(False, "type", f"the result could not be compared with the expected one ({type(error).__name__}: {error})")
 
 
-# --- from autograder/grading.py (_MATMUL_ALIASES, _SCOPES, _local_names, _module_bindings, _module_expressions, _module_statements, _same_result, _target_names, explain_verdict, find_banned_usage, grading_environment_advice, warning_advice) ---
+# --- from autograder/grading.py (_MATMUL_ALIASES, _SCOPES, _assigned, _local_names, _module_bindings, _module_expressions, _module_statements, _parameters, _same_result, _scan_binding, _target_names, explain_verdict, find_banned_usage, grading_environment_advice, warning_advice) ---
 
 
 def _same_result(outcome: Outcome, mistaken: Outcome, case) -> bool:
@@ -488,28 +488,29 @@ def explain_verdict(verdict: Verdict, outcome: Optional[Outcome]) -> str:
 
 
 # Spellings of a matrix product that the names in a ban do not cover on their own.
-_MATMUL_ALIASES = ("__matmul__", "__rmatmul__", "multi_dot")
+_MATMUL_ALIASES = ("__matmul__", "__rmatmul__", "multi_dot", "vecdot", "matvec", "vecmat", "asmatrix")
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
-def _module_statements(statements: list):
-    """Yield the statements that run at module level, in source order.
+def _module_statements(statements: list, nested: bool = False):
+    """Yield (statement, nested) for the statements that run at module level, in source order.
 
-    Statements nested in if, for, while, with, try and match blocks run at
-    module level too; those in function and class bodies do not.
+    Statements in if, for, while, with, try and match blocks run at module
+    level too, but may not run at all: those are ``nested``.  Statements in
+    function and class bodies are not yielded.
     """
     for statement in statements:
-        yield statement
+        yield statement, nested
         if isinstance(statement, _SCOPES):
             continue
         for field in ("body", "orelse", "finalbody"):
-            yield from _module_statements(getattr(statement, field, None) or [])
+            yield from _module_statements(getattr(statement, field, None) or [], True)
         for handler in getattr(statement, "handlers", None) or []:
-            yield from _module_statements(handler.body)
+            yield from _module_statements(handler.body, True)
         for case in getattr(statement, "cases", None) or []:
-            yield from _module_statements(case.body)
+            yield from _module_statements(case.body, True)
 
 
 def _module_expressions(statement):
@@ -526,46 +527,75 @@ def _target_names(target) -> list:
     return [node.id for node in ast.walk(target) if isinstance(node, ast.Name)]
 
 
+def _assigned(node) -> list:
+    """Return (name, value node) for an assignment, pairing ``a, b = x, y`` element by element."""
+    if isinstance(node, ast.Assign):
+        pairs = []
+        for target in node.targets:
+            if isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == len(node.value.elts):
+                pairs += [(name, value) for element, value in zip(target.elts, node.value.elts) for name in _target_names(element)]
+            else:
+                # A plain name gets the value itself, so a lambda's parameters count as its locals.
+                value = node.value if isinstance(target, ast.Name) else node
+                pairs += [(name, value) for name in _target_names(target)]
+        return pairs
+    value = node.value if isinstance(node, ast.AnnAssign) and node.value is not None else node
+    return [(name, value) for name in _target_names(node.target)]
+
+
 @functools.lru_cache(maxsize=64)
 def _module_bindings(source: str) -> tuple:
-    """Return (name, node) for every module-level binding in a cell, in source order.
+    """Return (name, node, nested) for every module-level binding in a cell, in source order.
 
     Bindings are defs, classes, assignments, imports, ``for`` and ``with``
     targets and ``:=`` expressions, including those inside if, try and other
-    blocks: ``if True: def f(): ...`` binds ``f`` as surely as a plain def.
+    blocks, which are ``nested``: ``if True: def f(): ...`` binds ``f``, but
+    ``if False: def f(): ...`` does not.  The node is what gives the name its
+    value: a ``for`` target's iterable, for example.
     """
     tree = parse_cell(source)
     if tree is None:
         return ()
     bindings = []
-    for node in _module_statements(tree.body):
+    for node, nested in _module_statements(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bindings.append((node.name, node))
+            bindings.append((node.name, node, nested))
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            bindings += [(name, node) for target in targets for name in _target_names(target)]
+            bindings += [(name, value, nested) for name, value in _assigned(node)]
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            bindings += [(name, node) for name in _target_names(node.target)]
+            bindings += [(name, node.iter, True) for name in _target_names(node.target)]
         elif isinstance(node, (ast.With, ast.AsyncWith)):
-            bindings += [(name, node) for item in node.items if item.optional_vars is not None for name in _target_names(item.optional_vars)]
+            bindings += [(name, item.context_expr, nested) for item in node.items if item.optional_vars is not None
+                         for name in _target_names(item.optional_vars)]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bindings += [((alias.asname or alias.name).split(".")[0], node) for alias in node.names]
+            bindings += [((alias.asname or alias.name).split(".")[0], node, nested) for alias in node.names]
         if not isinstance(node, _SCOPES):
-            bindings += [(expression.target.id, expression) for expression in _module_expressions(node)
+            # A := may sit in a branch of an expression that never runs.
+            bindings += [(expression.target.id, expression.value, True) for expression in _module_expressions(node)
                          if isinstance(expression, ast.NamedExpr)]
     return tuple(bindings)
 
 
 def _local_names(node) -> set:
-    """Return the argument and assigned names of a function, which shadow any global."""
+    """Return the parameter and assigned names of a function and of the functions and lambdas inside it.
+
+    They shadow any global of the same name.  Counting the parameters of
+    nested lambdas too errs on the side of calling a name local.
+    """
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         return set()
-    arguments = node.args
-    names = {argument.arg for argument in arguments.args + arguments.kwonlyargs + arguments.posonlyargs}
-    names |= {argument.arg for argument in (arguments.vararg, arguments.kwarg) if argument is not None}
+    return _parameters(node) | {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)}
+
+
+def _parameters(node) -> set:
+    """Return the parameter names of every function and lambda in ``node``, itself included."""
+    names = set()
     for child in ast.walk(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-            names.add(child.id)
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = child.args
+            names |= {argument.arg for argument in arguments.args + arguments.kwonlyargs + arguments.posonlyargs}
+            names |= {argument.arg for argument in (arguments.vararg, arguments.kwarg) if argument is not None}
     return names
 
 
@@ -578,10 +608,15 @@ def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> li
     values and decorators, so a helper cannot hide a matrix product.
     Dynamic lookups such as ``getattr(np, "d" + "ot")`` are not seen.
     """
+    # A plain binding replaces the earlier ones; one in a block may not run, so it is checked
+    # beside the plain binding before it (if False: def f(): ... must not hide the real f).
     bindings: dict = {}
     for _, code in code_cells:
-        for name, node in _module_bindings(code):
-            bindings[name] = node
+        for name, node, nested in _module_bindings(code):
+            if nested:
+                bindings.setdefault(name, []).append(node)
+            else:
+                bindings[name] = [node]
     names = (set(banned) - {"@"}) | set(_MATMUL_ALIASES)
     found, seen, pending = [], set(), [function_name]
     while pending and len(seen) < 50:
@@ -589,30 +624,37 @@ def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> li
         if current in seen or current not in bindings:
             continue
         seen.add(current)
-        node = bindings[current]
-        first_line = getattr(node, "lineno", 1)
-        local = _local_names(node)
-        # Default values and decorators are evaluated outside the function, so their
-        # names are globals even when a parameter has the same name.
-        outside = set()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            evaluated = node.args.defaults + [value for value in node.args.kw_defaults if value is not None]
-            evaluated += getattr(node, "decorator_list", [])
-            outside = {id(name) for value in evaluated for name in ast.walk(value)}
-        for child in ast.walk(node):
-            where = f"line {getattr(child, 'lineno', first_line) - first_line + 1} of {current}"
-            if "@" in banned and isinstance(child, (ast.BinOp, ast.AugAssign)) and isinstance(child.op, ast.MatMult):
-                found.append(f"the @ operator ({where})")
-            elif isinstance(child, ast.Attribute) and child.attr in names:
-                found.append(f"{child.attr} ({where})")
-            elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and (child.id not in local or id(child) in outside):
-                if child.id in names:
-                    found.append(f"{child.id} ({where})")
-                elif child.id in bindings and child.id != current:
-                    pending.append(child.id)
-            elif isinstance(child, ast.alias) and (child.asname or child.name) in names:
-                found.append(f"{child.name} ({where})")
+        for node in bindings[current]:
+            _scan_binding(node, current, banned, names, bindings, found, pending)
     return found
+
+
+def _scan_binding(node, current: str, banned: tuple, names: set, bindings: dict, found: list, pending: list) -> None:
+    """Add to ``found`` the banned products in one binding of ``current``, and queue the globals it uses."""
+    first_line = getattr(node, "lineno", 1)
+    local = _local_names(node)
+    # Default values and decorators are evaluated outside the function, so their names are
+    # globals even when a parameter has the same name, unless a lambda inside them binds it.
+    outside = set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        evaluated = node.args.defaults + [value for value in node.args.kw_defaults if value is not None]
+        evaluated += getattr(node, "decorator_list", [])
+        for value in evaluated:
+            inner = _parameters(value)
+            outside |= {id(name) for name in ast.walk(value) if isinstance(name, ast.Name) and name.id not in inner}
+    for child in ast.walk(node):
+        where = f"line {getattr(child, 'lineno', first_line) - first_line + 1} of {current}"
+        if "@" in banned and isinstance(child, (ast.BinOp, ast.AugAssign)) and isinstance(child.op, ast.MatMult):
+            found.append(f"the @ operator ({where})")
+        elif isinstance(child, ast.Attribute) and child.attr in names:
+            found.append(f"{child.attr} ({where})")
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and (child.id not in local or id(child) in outside):
+            if child.id in names:
+                found.append(f"{child.id} ({where})")
+            elif child.id in bindings and child.id != current:
+                pending.append(child.id)
+        elif isinstance(child, ast.alias) and ({child.name.split(".")[-1], child.asname} & names):
+            found.append(f"{child.name} ({where})")
 
 
 # --- from autograder/runner.py (describe_warning) -------------------------------------------------
