@@ -84,6 +84,10 @@ def submission_folders(course_root: str, assignment_id: str, students: Optional[
             found.append((student_id, folder))
     if wanted:
         missing = sorted(wanted - {student for student, _ in found})
+        hidden = [student for student in missing if student.startswith(".")]
+        if hidden:
+            raise BatchError(f"student folder(s) {', '.join(hidden)} start with a dot, and such folders are skipped, "
+                             "as nbgrader skips them; rename the folder to grade it")
         if missing:
             raise BatchError(f"no submission of {assignment_id} for student(s) {', '.join(missing)} under submitted/")
     if not found:
@@ -129,17 +133,19 @@ def grader_fingerprint(course_root: str, assignment_id: str, limits: Limits) -> 
     spec = load_assignment(assignment_id)
     package = importlib.import_module(f"assignments.{assignment_id}")
     reference = importlib.import_module(spec.reference_module)
+    # (label, path) pairs: the labels leave out where the course lives, so moving it regrades nobody.
     paths = []
-    for module_file in (package.__file__, reference.__file__, engine_file):
+    for label, module_file in (("assignment", package.__file__), ("reference", reference.__file__), ("engine", engine_file)):
         folder = os.path.dirname(module_file) if os.path.basename(module_file) == "__init__.py" else None
         if folder:
-            paths += sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith((".py", ".json")))
+            paths += [(f"{label}/{name}", os.path.join(folder, name))
+                      for name in sorted(os.listdir(folder)) if name.endswith((".py", ".json"))]
         else:
-            paths.append(module_file)
-    paths.append(os.path.join(course_root, "release", assignment_id, f"{spec.notebook}.ipynb"))
+            paths.append((f"{label}/{os.path.basename(module_file)}", module_file))
+    paths.append(("release", os.path.join(course_root, "release", assignment_id, f"{spec.notebook}.ipynb")))
     digest = hashlib.sha256(f"{limits!r} numpy {numpy.__version__} python {platform.python_version()}".encode())
-    for path in paths:
-        digest.update(path.encode())
+    for label, path in paths:
+        digest.update(label.encode())
         try:
             with open(path, "rb") as handle:
                 digest.update(handle.read())

@@ -34,9 +34,13 @@ def grade(course, **options):
 
 
 def test_hidden_folders_skipped(course):
+    from autograder.batch import BatchError
+
     students = [student for student, _ in submission_folders(str(course), ASSIGNMENT)]
     assert ".hidden" not in students
     assert "alice" in students
+    with pytest.raises(BatchError, match="start with a dot, and such folders are skipped"):
+        submission_folders(str(course), ASSIGNMENT, [".hidden"])
 
 
 def test_odd_folders_graded_once(course):
@@ -88,3 +92,17 @@ def test_locked_gradebook_stores_nothing(course, monkeypatch):
     assert again.errors == 0
     assert again.graded == 4
     assert len(load_records(str(course), ASSIGNMENT)) == 4
+
+
+def test_fingerprint_ignores_course_location(tmp_path):
+    import shutil
+
+    from autograder.batch import grader_fingerprint
+
+    first = make_course(tmp_path / "first")
+    second = tmp_path / "elsewhere" / "second"
+    shutil.copytree(first, second)
+    assert grader_fingerprint(str(first), ASSIGNMENT, LIMITS) == grader_fingerprint(str(second), ASSIGNMENT, LIMITS)
+    notebook = second / "release" / ASSIGNMENT / f"{load_assignment(ASSIGNMENT).notebook}.ipynb"
+    notebook.write_text(notebook.read_text() + "\n")
+    assert grader_fingerprint(str(first), ASSIGNMENT, LIMITS) != grader_fingerprint(str(second), ASSIGNMENT, LIMITS)
