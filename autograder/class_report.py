@@ -32,9 +32,10 @@ def build_class_report(course_root: str, assignment_id: str) -> dict:
                     if function["name"] != name:
                         continue
                     for group in function.get("groups", []):
-                        if group["name"] == group_name and not record.get("error"):
+                        # An unreadable submission counts as failing every group, as its scores are 0.
+                        if group["name"] == group_name:
                             total += 1
-                            passed += group["failed"] == 0
+                            passed += not record.get("error") and group["failed"] == 0
             groups.append({"group": group_name, "points": group_points, "passed": passed, "students": total})
         misconceptions = Counter(
             function["misconception"]["name"]
@@ -62,6 +63,7 @@ def build_class_report(course_root: str, assignment_id: str) -> dict:
         "assignment": assignment_id,
         "students": len(scores),
         "damaged": sum(1 for record in records if record.get("error") or record.get("warnings")),
+        "unreadable": sum(1 for record in records if record.get("error")),
         "functions": functions,
         "top_misconceptions": [
             {"name": name, "count": count, "misconception": catalogue.get(name, "")} for name, count in overall.most_common(10)
@@ -71,7 +73,11 @@ def build_class_report(course_root: str, assignment_id: str) -> dict:
 
 def format_class_report(report: dict) -> str:
     """Return the report as text tables."""
-    lines = [f"{report['assignment']}: {report['students']} students, {report['damaged']} damaged submissions", ""]
+    lines = [
+        f"{report['assignment']}: {report['students']} students, {report['damaged']} damaged submissions "
+        f"({report['unreadable']} unreadable, graded 0; the others repaired or with warnings)",
+        "",
+    ]
     lines.append(f"{'function / case group':<44}{'pass rate':>14}{'mean':>10}")
     for function in report["functions"]:
         rate = f"{function['full_marks']}/{function['students']}"
