@@ -133,7 +133,7 @@ def grader_fingerprint(course_root: str, assignment_id: str, limits: Limits) -> 
     spec = load_assignment(assignment_id)
     package = importlib.import_module(f"assignments.{assignment_id}")
     reference = importlib.import_module(spec.reference_module)
-    # (label, path) pairs: the labels leave out where the course lives, so moving it regrades nobody.
+    # (label, path) pairs: the labels leave out where the course lives, so moving the course regrades no student.
     paths = []
     for label, module_file in (("assignment", package.__file__), ("reference", reference.__file__), ("engine", engine_file)):
         folder = os.path.dirname(module_file) if os.path.basename(module_file) == "__init__.py" else None
@@ -532,6 +532,8 @@ def grade_batch(
                 result = future.result()
                 graded = _graded_digest(student_id, folder, digests[student_id])
                 writer.write(student_id, folder, result, record_key(graded, fingerprint), write_notebook=not writes_notebooks)
+            except CommitError:
+                raise  # the gradebook lost earlier students' rows too, so the batch stops (handled below)
             except BatchError as error:  # a known cause, such as a worker that died twice
                 summary.errors += 1
                 log.error("%s/%s is not graded: %s; the other submissions go on", student_id, assignment_id, error)

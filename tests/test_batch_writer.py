@@ -106,3 +106,19 @@ def test_fingerprint_ignores_course_location(tmp_path):
     notebook = second / "release" / ASSIGNMENT / f"{load_assignment(ASSIGNMENT).notebook}.ipynb"
     notebook.write_text(notebook.read_text() + "\n")
     assert grader_fingerprint(str(first), ASSIGNMENT, LIMITS) != grader_fingerprint(str(second), ASSIGNMENT, LIMITS)
+
+
+def test_lost_rows_stop_batch(course, monkeypatch):
+    calls = []
+    original = gradebook.GradebookRows.write
+
+    def fails_after_first(self, *arguments):
+        calls.append(arguments[0])
+        if len(calls) > 1:
+            raise sqlite3.OperationalError("database is locked")
+        return original(self, *arguments)
+
+    monkeypatch.setattr(gradebook.GradebookRows, "write", fails_after_first)
+    summary = grade(course, force=True)
+    assert summary.graded == 0
+    assert summary.errors == 4
