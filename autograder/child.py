@@ -3,10 +3,11 @@
 A child is forked by the zygote, receives its job from the grader, and then,
 before any student code runs: installs a system call filter (no sockets, no
 access to other processes), changes its root directory to a private
-temporary folder that holds its run folder and copies of the fonts, switches
-to an unprivileged user id of its own (when started as root), marks itself
-non-dumpable and sets resource limits.  It reports progress as frames on its socket; the
-grader enforces every time limit from outside by killing the process.
+temporary folder that contains its run folder and copies of the fonts,
+switches to an unprivileged user id of its own (when started as root), marks
+itself non-dumpable and sets resource limits.  It reports progress as frames
+on its socket; the grader enforces every time limit from outside by killing
+the process.
 
 Frame: 4-byte little-endian length, 1-byte kind, then a JSON header and, for
 results, an encoded value (see :mod:`autograder.wire`).  The child sends

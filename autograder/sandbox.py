@@ -532,7 +532,7 @@ class Sandbox:
 def _call_seconds(header: dict, measured: float, limit: float) -> float:
     """Return the time a call ran, as the student process timed it, or as measured here when that is invalid.
 
-    Frames arrive in bursts, so the time between two frames says little about
+    Frames arrive in bursts, so the time between two frames does not measure
     one call.  The student process could lie about its timing, but the value
     is only reported, never scored.
     """

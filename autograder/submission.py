@@ -68,7 +68,7 @@ def find_notebook(folder: str, expected_name: str) -> tuple:
         name for name in os.listdir(folder) if name.endswith(".ipynb") and not name.startswith(".") and os.path.isfile(os.path.join(folder, name))
     ) if os.path.isdir(folder) else []
     if os.path.isfile(expected):
-        # A copy such as "attention (1).ipynb" may hold the student's real work, so say it was not graded.
+        # A copy such as "attention (1).ipynb" may contain the student's real work, so the warning names it.
         others = [name for name in candidates if name != expected_name]
         if others:
             return expected, f"graded {expected_name}; {', '.join(others[:5])} in the same folder was not graded"

@@ -80,10 +80,7 @@ def _font_files() -> list:
     files = [os.path.join(folder, name) for folder, _, names in sorted(os.walk(own)) for name in sorted(names)]
     listed = [entry.fname for entry in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist]
     # A listed path may be a symbolic link, and matplotlib opens both the path and its target.
-    for path in listed + [os.path.realpath(path) for path in listed]:
-        if path not in files:
-            files.append(path)
-    return files
+    return list(dict.fromkeys(files + listed + [os.path.realpath(path) for path in listed]))
 
 
 def expose_fonts(root: str) -> int:

@@ -602,14 +602,15 @@ def _parameters(node) -> set:
 def find_banned_usage(code_cells: list, function_name: str, banned: tuple) -> list:
     """Return "name (line N of F)" for each banned operator or call that the function can reach.
 
-    The function is its last module-level binding in the cells (a def, or an
-    assignment such as a lambda, also inside if or try blocks).  Module-level
-    functions it refers to are followed too, also through default argument
-    values and decorators, so a helper cannot hide a matrix product.
-    Dynamic lookups such as ``getattr(np, "d" + "ot")`` are not seen.
+    The function is its last plain module-level binding in the cells (a def,
+    or an assignment such as a lambda) together with every binding after it
+    inside an if, try, for or with block.  Module-level functions it refers
+    to are followed too, also through default argument values and
+    decorators, so a helper cannot hide a matrix product.  Dynamic lookups
+    such as ``getattr(np, "d" + "ot")`` are not seen.
     """
-    # A plain binding replaces the earlier ones; one in a block may not run, so it is checked
-    # beside the plain binding before it (if False: def f(): ... must not hide the real f).
+    # A plain binding replaces the earlier ones. A binding in a block may not run, so it
+    # is checked beside the plain one before it: "if False: def f()" must not hide the real f.
     bindings: dict = {}
     for _, code in code_cells:
         for name, node, nested in _module_bindings(code):

@@ -346,7 +346,7 @@ ESCAPE_ROOT = cell(
         pass
     for _ in range(30):
         os.chdir("..")
-    # The root folder holds copies of font files at their own paths, so only files that
+    # The root folder contains copies of font files at their own paths, so only files that
     # are never copied show an escape: the interpreter, numpy's code, system files.
     import sys
     import numpy
